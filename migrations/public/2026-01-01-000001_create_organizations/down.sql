@@ -1,0 +1,2 @@
+DROP TABLE public.organizations_domain;
+DROP TABLE public.organization;

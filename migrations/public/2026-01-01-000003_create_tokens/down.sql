@@ -1,0 +1,2 @@
+DROP TABLE public.refresh_token;
+DROP TABLE public.access_token;

@@ -1,0 +1,2 @@
+DROP TABLE model_has_tag;
+DROP TABLE tag;

@@ -1,0 +1,123 @@
+//! `/auth/token/` (password and refresh grants) and `/auth/revoke-token/` (SPEC 4.1).
+//! Both accept form-encoded or JSON bodies, as OAuth2 clients and Plio's SPA send either.
+
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+use crate::auth::{password, tokens};
+use crate::db::models::user;
+use crate::db::Database;
+use crate::error::{AppError, Code};
+
+/// The fields of a token request.
+#[derive(Debug, Default, Deserialize)]
+pub struct TokenRequest {
+    grant_type: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    refresh_token: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RevokeRequest {
+    token: Option<String>,
+}
+
+/// Parses a JSON or form body into `T`.
+fn parse_body<T: serde::de::DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> Result<T, AppError> {
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if content_type.starts_with("application/json") {
+        serde_json::from_slice(body).map_err(|e| {
+            if e.is_data() {
+                AppError::with_detail(Code::Invalid, "Every field must be a string.")
+            } else {
+                AppError::new(Code::InvalidJson)
+            }
+        })
+    } else if content_type.starts_with("application/x-www-form-urlencoded") || body.is_empty() {
+        serde_urlencoded::from_bytes(body)
+            .map_err(|_| AppError::with_detail(Code::BadRequest, "The form body could not be parsed."))
+    } else {
+        Err(AppError::with_detail(
+            Code::UnsupportedMediaType,
+            "Send application/x-www-form-urlencoded or application/json.",
+        ))
+    }
+}
+
+fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, AppError> {
+    match value.as_deref().map(str::trim) {
+        Some(v) if !v.is_empty() => Ok(v),
+        _ => Err(AppError::field(name, "This field is required.")),
+    }
+}
+
+/// `POST /auth/token/`.
+pub async fn create_token(
+    req: HttpRequest,
+    body: web::Bytes,
+    db: web::Data<Database>,
+) -> Result<HttpResponse, AppError> {
+    let form: TokenRequest = parse_body(&req, &body)?;
+    let grant = required(&form.grant_type, "grant_type")?.to_string();
+    let pair = match grant.as_str() {
+        "password" => {
+            let username = required(&form.username, "username")?.to_string();
+            let secret = required(&form.password, "password")?.to_string();
+            if username.len() > 255 || secret.len() > 1024 {
+                return Err(AppError::new(Code::InvalidGrant));
+            }
+            db.shared(move |conn| {
+                let found = user::find_by_email(conn, &username)?;
+                let usable = found.as_ref().filter(|u| u.is_active && u.deleted.is_none());
+                // Verify even for unknown users so timing does not reveal which emails exist.
+                let ok = password::verify(&secret, usable.and_then(|u| u.password.as_deref()));
+                match usable {
+                    Some(u) if ok => {
+                        user::touch_login(conn, u.id)?;
+                        Ok(tokens::issue(conn, u.id)?)
+                    }
+                    _ => Err(AppError::new(Code::InvalidGrant)),
+                }
+            })
+            .await?
+        }
+        "refresh_token" => {
+            let refresh = required(&form.refresh_token, "refresh_token")?.to_string();
+            if refresh.len() > 256 {
+                return Err(AppError::new(Code::InvalidGrant));
+            }
+            db.shared(move |conn| {
+                tokens::refresh(conn, &refresh)?.ok_or_else(|| {
+                    AppError::with_detail(Code::InvalidGrant, "The refresh token is invalid, expired or already used.")
+                })
+            })
+            .await?
+        }
+        _ => return Err(AppError::new(Code::UnsupportedGrantType)),
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(pair))
+}
+
+/// `POST /auth/revoke-token/`: revokes an access or refresh token and its pair. Answers 200
+/// whether or not the token existed (RFC 7009), so it cannot be used to probe tokens.
+pub async fn revoke_token(
+    req: HttpRequest,
+    body: web::Bytes,
+    db: web::Data<Database>,
+) -> Result<HttpResponse, AppError> {
+    let form: RevokeRequest = parse_body(&req, &body)?;
+    let token = required(&form.token, "token")?.to_string();
+    if token.len() <= 256 {
+        db.shared(move |conn| Ok(tokens::revoke(conn, &token)?)).await?;
+    }
+    Ok(HttpResponse::Ok().json(serde_json::json!({})))
+}

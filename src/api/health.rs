@@ -1,0 +1,45 @@
+//! `/healthz` (process up) and `/readyz` (database reachable; cache state reported).
+
+use actix_web::{web, HttpResponse};
+use diesel::RunQueryDsl;
+use serde_json::json;
+
+use crate::config::{CacheBackend, Settings};
+use crate::db::Database;
+use crate::error::{AppError, Code};
+use crate::tenancy::TenantRegistry;
+
+/// Liveness: answers while the process runs.
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+/// Readiness: the database answers `SELECT 1`.
+pub async fn readyz(
+    db: web::Data<Database>,
+    settings: web::Data<Settings>,
+    registry: web::Data<TenantRegistry>,
+) -> Result<HttpResponse, AppError> {
+    db.shared(|conn| {
+        diesel::sql_query("SELECT 1").execute(conn)?;
+        Ok(())
+    })
+    .await
+    .map_err(|e| match e.code() {
+        Code::Internal => AppError::new(Code::DatabaseUnavailable),
+        _ => e,
+    })?;
+    let cache = match settings.cache_backend {
+        CacheBackend::Memory => "memory",
+        CacheBackend::Redis => "redis",
+        CacheBackend::None => "none",
+    };
+    let (connections, idle) = db.pool_state();
+    Ok(HttpResponse::Ok().json(json!({
+        "status": "ok",
+        "database": "ok",
+        "cache": cache,
+        "tenants": registry.len(),
+        "pool": {"connections": connections, "idle": idle},
+    })))
+}

@@ -1,0 +1,98 @@
+//! Field-by-field validation of JSON bodies into typed values, collecting every field's
+//! messages into one 400 `invalid` error (the shape DRF clients expect under `fields`).
+
+use serde_json::{Map, Value};
+
+use crate::error::{AppError, Code, FieldErrors};
+
+/// A JSON object being validated.
+pub struct Input {
+    map: Map<String, Value>,
+    errors: FieldErrors,
+}
+
+impl Input {
+    /// Accepts only a JSON object.
+    pub fn new(value: Value) -> Result<Self, AppError> {
+        match value {
+            Value::Object(map) => Ok(Self {
+                map,
+                errors: FieldErrors::new(),
+            }),
+            _ => Err(AppError::with_detail(Code::Invalid, "Expected a JSON object.")),
+        }
+    }
+
+    /// Whether the key is present (even as null).
+    pub fn has(&self, key: &str) -> bool {
+        self.map.contains_key(key)
+    }
+
+    fn error(&mut self, key: &str, message: impl Into<String>) {
+        self.errors
+            .entry(key.to_string())
+            .or_default()
+            .push(message.into());
+    }
+
+    /// Records a custom error for a field.
+    pub fn reject(&mut self, key: &str, message: impl Into<String>) {
+        self.error(key, message);
+    }
+
+    /// A string of at most `max` characters; `required` also refuses blank.
+    pub fn string(&mut self, key: &str, required: bool, max: usize) -> Option<String> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => {
+                if required {
+                    self.error(key, "This field is required.");
+                }
+                None
+            }
+            Some(Value::String(s)) => {
+                if required && s.trim().is_empty() {
+                    self.error(key, "This field may not be blank.");
+                    None
+                } else if s.chars().count() > max {
+                    self.error(key, format!("Ensure this field has no more than {max} characters."));
+                    None
+                } else if s.contains('\u{0}') {
+                    self.error(key, "Null characters are not allowed.");
+                    None
+                } else {
+                    Some(s.clone())
+                }
+            }
+            Some(_) => {
+                self.error(key, "Not a valid string.");
+                None
+            }
+        }
+    }
+
+    /// A JSON object value.
+    pub fn object(&mut self, key: &str, required: bool) -> Option<Value> {
+        match self.map.get(key) {
+            None => {
+                if required {
+                    self.error(key, "This field is required.");
+                }
+                None
+            }
+            Some(v @ Value::Object(_)) => Some(v.clone()),
+            Some(_) => {
+                self.error(key, "Expected a JSON object.");
+                None
+            }
+        }
+    }
+
+    /// Ends validation: the collected errors, if any, as one 400.
+    pub fn finish(self) -> Result<(), AppError> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::validation(self.errors))
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! The HTTP layer: route table, body limits and error shaping, request ids.
+
+pub mod auth;
+pub mod health;
+pub mod input;
+pub mod organizations;
+pub mod plios;
+
+use std::time::Instant;
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError, UrlencodedError};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpRequest, HttpResponse};
+use tracing::Instrument;
+
+use crate::error::{body_for_status, AppError, Code};
+
+/// Largest accepted request body (SPEC 5): 10 MiB.
+pub const MAX_BODY: usize = 10 * 1024 * 1024;
+
+/// The response header carrying the request id.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// Registers every route and the extractor configuration.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(MAX_BODY)
+            .error_handler(json_error),
+    )
+    .app_data(web::PayloadConfig::new(MAX_BODY))
+    .app_data(
+        web::FormConfig::default()
+            .limit(MAX_BODY)
+            .error_handler(form_error),
+    )
+    .app_data(web::PathConfig::default().error_handler(path_error))
+    .app_data(web::QueryConfig::default().error_handler(query_error))
+    .service(web::resource("/healthz/").get(health::healthz))
+    .service(web::resource("/readyz/").get(health::readyz))
+    .service(web::resource("/auth/token/").post(auth::create_token))
+    .service(web::resource("/auth/revoke-token/").post(auth::revoke_token))
+    .service(
+        web::scope("/api/v1")
+            .service(
+                web::resource("/organizations/")
+                    .route(web::get().to(organizations::list_organizations))
+                    .route(web::post().to(organizations::create_organization)),
+            )
+            .service(
+                web::resource("/organizations/{id}/")
+                    .route(web::get().to(organizations::get_organization))
+                    .route(web::put().to(organizations::update_organization))
+                    .route(web::patch().to(organizations::update_organization))
+                    .route(web::delete().to(organizations::delete_organization)),
+            )
+            .service(
+                web::resource("/organizations/{id}/setting/")
+                    .route(web::patch().to(organizations::update_organization_setting)),
+            )
+            .service(web::resource("/plios/").route(web::get().to(plios::list_plios))),
+    )
+    .default_service(web::to(not_found));
+}
+
+async fn not_found() -> Result<HttpResponse, AppError> {
+    Err(AppError::new(Code::NotFound))
+}
+
+fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let e = match &err {
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+            AppError::new(Code::PayloadTooLarge)
+        }
+        JsonPayloadError::ContentType => AppError::with_detail(
+            Code::UnsupportedMediaType,
+            "Send the body as application/json.",
+        ),
+        JsonPayloadError::Deserialize(e) if e.is_data() => {
+            AppError::with_detail(Code::Invalid, "A field has the wrong type.")
+        }
+        JsonPayloadError::Deserialize(_) => AppError::new(Code::InvalidJson),
+        _ => AppError::with_detail(Code::BadRequest, "The request body could not be read."),
+    };
+    e.into()
+}
+
+fn form_error(err: UrlencodedError, _req: &HttpRequest) -> actix_web::Error {
+    let e = match err {
+        UrlencodedError::Overflow { .. } => AppError::new(Code::PayloadTooLarge),
+        UrlencodedError::ContentType => AppError::new(Code::UnsupportedMediaType),
+        _ => AppError::with_detail(Code::BadRequest, "The form body could not be parsed."),
+    };
+    e.into()
+}
+
+fn path_error(_err: PathError, _req: &HttpRequest) -> actix_web::Error {
+    AppError::new(Code::NotFound).into()
+}
+
+fn query_error(_err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    AppError::with_detail(Code::BadRequest, "The query string could not be parsed.").into()
+}
+
+fn valid_request_id(v: &HeaderValue) -> Option<String> {
+    let s = v.to_str().ok()?;
+    (!s.is_empty()
+        && s.len() <= 128
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')))
+    .then(|| s.to_string())
+}
+
+/// Outermost middleware: request id (the caller's if sane, else a new UUID), a tracing span
+/// with `request_id`, `tenant` and `user_id`, one log line per request (path without query
+/// string: queries may carry tokens), and the `X-Request-Id` response header.
+pub async fn request_context(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let request_id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(valid_request_id)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        method = %req.method(),
+        path = %req.path(),
+        tenant = tracing::field::Empty,
+        user_id = tracing::field::Empty,
+    );
+    // No clone of the request may be held across `next.call`: inner middleware (path
+    // rewriting) needs unique access to it. Inner layers turn errors into responses, so an
+    // `Err` here is only passed on.
+    let started = Instant::now();
+    let mut res = next.call(req).instrument(span.clone()).await?;
+    let _entered = span.enter();
+    tracing::info!(
+        status = res.status().as_u16(),
+        elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request finished"
+    );
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        res.headers_mut()
+            .insert(HeaderName::from_static(REQUEST_ID), value);
+    }
+    Ok(res)
+}
+
+/// Gives every 4xx/5xx without a JSON body (actix's own 404/405, …) the error shape of SPEC 5.
+pub async fn shape_errors(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let res = next.call(req).await?;
+    let status = res.status();
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if status.as_u16() < 400 || is_json {
+        return Ok(res.map_into_left_body());
+    }
+    let (req, old) = res.into_parts();
+    let mut shaped = HttpResponse::build(status).json(body_for_status(status));
+    for (name, value) in old.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            shaped.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    Ok(ServiceResponse::new(req, shaped).map_into_right_body())
+}

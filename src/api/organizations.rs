@@ -1,0 +1,279 @@
+//! `/api/v1/organizations/`: superusers create, list, read, update and soft-delete tenants;
+//! `PATCH {id}/setting/` is open to that organization's admins too (SPEC 2.2, 5).
+
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::api::input::Input;
+use crate::auth::AuthUser;
+use crate::config::Settings;
+use crate::db::models::membership;
+use crate::db::models::organization::{self as model, Domain, Organization, OrganizationChanges};
+use crate::db::schema::{organization, organizations_domain};
+use crate::db::Database;
+use crate::error::{AppError, Code};
+use crate::tenancy::provisioning::{self, NewTenant};
+use crate::tenancy::{validate_domain, TenantRegistry};
+
+/// The organization payload (api_key included: only superusers and its admins see it).
+#[derive(Debug, Serialize)]
+pub struct OrganizationPayload {
+    id: i32,
+    name: String,
+    shortcode: String,
+    schema_name: String,
+    api_key: String,
+    config: Value,
+    domains: Vec<Domain>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+fn payload(org: Organization, all_domains: &[Domain]) -> OrganizationPayload {
+    OrganizationPayload {
+        domains: all_domains
+            .iter()
+            .filter(|d| d.tenant_id == org.id)
+            .cloned()
+            .collect(),
+        id: org.id,
+        name: org.name,
+        shortcode: org.shortcode,
+        schema_name: org.schema_name,
+        api_key: org.api_key,
+        config: org.config,
+        created_at: org.created_at,
+        updated_at: org.updated_at,
+    }
+}
+
+fn load_payload(conn: &mut PgConnection, id: i32) -> Result<OrganizationPayload, AppError> {
+    let org = model::find_live(conn, id)?;
+    let domains = model::domains_of(conn, &[id])?;
+    Ok(payload(org, &domains))
+}
+
+fn require_superuser(user: &AuthUser) -> Result<(), AppError> {
+    if user.is_superuser {
+        Ok(())
+    } else {
+        Err(AppError::new(Code::PermissionDenied))
+    }
+}
+
+/// `GET /api/v1/organizations/`.
+pub async fn list_organizations(
+    user: AuthUser,
+    db: web::Data<Database>,
+) -> Result<HttpResponse, AppError> {
+    require_superuser(&user)?;
+    let list = db
+        .shared(|conn| {
+            let orgs = model::list_live(conn)?;
+            let ids: Vec<i32> = orgs.iter().map(|o| o.id).collect();
+            let domains = model::domains_of(conn, &ids)?;
+            Ok(orgs
+                .into_iter()
+                .map(|o| payload(o, &domains))
+                .collect::<Vec<_>>())
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+/// `POST /api/v1/organizations/` `{name, shortcode, domain?}` → 201, schema built atomically.
+pub async fn create_organization(
+    user: AuthUser,
+    body: web::Json<Value>,
+    db: web::Data<Database>,
+    settings: web::Data<Settings>,
+    registry: web::Data<TenantRegistry>,
+) -> Result<HttpResponse, AppError> {
+    require_superuser(&user)?;
+    let mut input = Input::new(body.into_inner())?;
+    let name = input.string("name", true, 255);
+    let shortcode = input.string("shortcode", true, 50);
+    let domain = input.string("domain", false, 253);
+    input.finish()?;
+    let new = NewTenant {
+        name: name.unwrap_or_default(),
+        shortcode: shortcode.unwrap_or_default(),
+        domain: domain.map(|d| d.trim().to_ascii_lowercase()),
+    };
+    let default_host = settings.default_tenant_domain.clone();
+    let created = db
+        .shared(move |conn| {
+            // The provisioning transaction nests as a savepoint in the chokepoint's transaction.
+            let org = provisioning::create_tenant(conn, &new, &default_host)?;
+            load_payload(conn, org.id)
+        })
+        .await?;
+    registry.reload_async(&db).await;
+    tracing::info!(shortcode = %created.shortcode, "organization created");
+    Ok(HttpResponse::Created().json(created))
+}
+
+/// `GET /api/v1/organizations/{id}/`.
+pub async fn get_organization(
+    user: AuthUser,
+    path: web::Path<i32>,
+    db: web::Data<Database>,
+) -> Result<HttpResponse, AppError> {
+    require_superuser(&user)?;
+    let id = path.into_inner();
+    let org = db.shared(move |conn| load_payload(conn, id)).await?;
+    Ok(HttpResponse::Ok().json(org))
+}
+
+/// `PUT|PATCH /api/v1/organizations/{id}/`: name, config and primary domain; the shortcode
+/// and schema name are immutable (the schema is named after the shortcode).
+pub async fn update_organization(
+    user: AuthUser,
+    path: web::Path<i32>,
+    body: web::Json<Value>,
+    req: actix_web::HttpRequest,
+    db: web::Data<Database>,
+    registry: web::Data<TenantRegistry>,
+) -> Result<HttpResponse, AppError> {
+    require_superuser(&user)?;
+    let id = path.into_inner();
+    let partial = req.method() == actix_web::http::Method::PATCH;
+    let mut input = Input::new(body.into_inner())?;
+    let name = input.string("name", !partial, 255);
+    let config = input.object("config", false);
+    let domain = input
+        .string("domain", false, 253)
+        .map(|d| d.trim().to_ascii_lowercase());
+    if let Some(d) = &domain {
+        if let Err(message) = validate_domain(d) {
+            input.reject("domain", message);
+        }
+    }
+    let shortcode = input.string("shortcode", false, 50);
+    let schema_name = input.string("schema_name", false, 63);
+    input.finish()?;
+
+    let updated = db
+        .shared(move |conn| {
+            let current = model::find_live(conn, id)?;
+            if shortcode.is_some_and(|s| s != current.shortcode) {
+                return Err(AppError::field("shortcode", "The shortcode cannot be changed."));
+            }
+            if schema_name.is_some_and(|s| s != current.schema_name) {
+                return Err(AppError::field("schema_name", "The schema name cannot be changed."));
+            }
+            diesel::update(organization::table.find(id))
+                .set(&OrganizationChanges {
+                    name,
+                    config,
+                    updated_at: Some(Utc::now()),
+                })
+                .execute(conn)?;
+            if let Some(domain) = domain {
+                let changed = diesel::update(
+                    organizations_domain::table
+                        .filter(organizations_domain::tenant_id.eq(id))
+                        .filter(organizations_domain::is_primary.eq(true)),
+                )
+                .set((
+                    organizations_domain::domain.eq(&domain),
+                    organizations_domain::updated_at.eq(Utc::now()),
+                ))
+                .execute(conn)
+                .map_err(domain_conflict)?;
+                if changed == 0 {
+                    diesel::insert_into(organizations_domain::table)
+                        .values((
+                            organizations_domain::domain.eq(&domain),
+                            organizations_domain::tenant_id.eq(id),
+                            organizations_domain::is_primary.eq(true),
+                        ))
+                        .execute(conn)
+                        .map_err(domain_conflict)?;
+                }
+            }
+            load_payload(conn, id)
+        })
+        .await?;
+    registry.reload_async(&db).await;
+    Ok(HttpResponse::Ok().json(updated))
+}
+
+fn domain_conflict(e: diesel::result::Error) -> AppError {
+    match e {
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
+            AppError::conflict("domain", "an organization with this domain already exists")
+        }
+        other => other.into(),
+    }
+}
+
+/// `DELETE /api/v1/organizations/{id}/`: soft delete; its requests get 404 at once.
+pub async fn delete_organization(
+    user: AuthUser,
+    path: web::Path<i32>,
+    db: web::Data<Database>,
+    registry: web::Data<TenantRegistry>,
+) -> Result<HttpResponse, AppError> {
+    require_superuser(&user)?;
+    let id = path.into_inner();
+    db.shared(move |conn| {
+        let current = model::find_live(conn, id)?;
+        if current.schema_name == "public" {
+            return Err(AppError::with_detail(
+                Code::Invalid,
+                "The personal workspace (public organization) cannot be deleted.",
+            ));
+        }
+        diesel::update(organization::table.find(id))
+            .set((
+                organization::deleted.eq(Some(Utc::now())),
+                organization::updated_at.eq(Utc::now()),
+            ))
+            .execute(conn)?;
+        Ok(())
+    })
+    .await?;
+    registry.reload_async(&db).await;
+    tracing::info!(organization_id = id, "organization soft-deleted");
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `PATCH /api/v1/organizations/{id}/setting/`: replaces `config.settings`; returns `config`.
+pub async fn update_organization_setting(
+    user: AuthUser,
+    path: web::Path<i32>,
+    body: web::Json<Value>,
+    db: web::Data<Database>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let settings = body.into_inner();
+    if !settings.is_object() {
+        return Err(AppError::with_detail(Code::Invalid, "Expected a JSON object."));
+    }
+    let config = db
+        .shared(move |conn| {
+            if !user.is_superuser && !membership::is_admin(conn, user.id, id)? {
+                return Err(AppError::new(Code::PermissionDenied));
+            }
+            let current = model::find_live(conn, id)?;
+            let mut config = match current.config {
+                Value::Object(map) => map,
+                _ => serde_json::Map::new(),
+            };
+            config.insert("settings".into(), settings);
+            let config = Value::Object(config);
+            diesel::update(organization::table.find(id))
+                .set((
+                    organization::config.eq(&config),
+                    organization::updated_at.eq(Utc::now()),
+                ))
+                .execute(conn)?;
+            Ok(config)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(config))
+}

@@ -1,0 +1,70 @@
+//! The `plio` command line (SPEC 9). `main.rs` parses and calls [`run`].
+
+pub mod db;
+pub mod migrate;
+pub mod seed;
+pub mod serve;
+pub mod tenant;
+pub mod user;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Settings;
+
+/// plio: a schema-per-tenant backend for interactive videos (Plio-compatible API).
+#[derive(Debug, Parser)]
+#[command(name = "plio", version, about, propagate_version = true)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (BIND, WORKERS, DATABASE_URL, ...).
+    Serve,
+    /// Apply public migrations, then tenant migrations to public and every tenant schema.
+    Migrate(migrate::MigrateArgs),
+    /// Load fixtures (public organization, roles) and bootstrap the superuser; idempotent.
+    Seed(seed::SeedArgs),
+    /// Create, list and drop tenants.
+    #[command(subcommand)]
+    Tenant(tenant::TenantCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    User(user::UserCommand),
+    /// Database server helpers used by entrypoint.sh.
+    #[command(subcommand)]
+    Db(db::DbCommand),
+}
+
+/// Runs a parsed command; errors are printed to stderr with a non-zero exit code.
+pub fn run(cli: Cli) -> ExitCode {
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    crate::telemetry::init(settings.log_format);
+    let result = match cli.command {
+        Command::Serve => serve::run(settings),
+        Command::Migrate(args) => migrate::run(&settings, &args),
+        Command::Seed(args) => seed::run(&settings, &args),
+        Command::Tenant(cmd) => tenant::run(&settings, cmd),
+        Command::User(cmd) => user::run(&settings, cmd),
+        Command::Db(cmd) => db::run(&settings, cmd),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

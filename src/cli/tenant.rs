@@ -1,0 +1,115 @@
+//! `plio tenant create|list|drop`.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Subcommand;
+
+use crate::config::Settings;
+use crate::db::migrations::latest_tenant_version;
+use crate::db::models::organization as model;
+use crate::db::Database;
+use crate::tenancy::provisioning::{self, NewTenant};
+use crate::tenancy::SchemaName;
+
+/// Tenant subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant: organization, primary domain, schema and all tables, atomically.
+    Create {
+        /// Shortcode (3-50 chars: a-z, 0-9, '-'); the schema is named after it.
+        shortcode: String,
+        /// Display name (default: the shortcode).
+        #[arg(long)]
+        name: Option<String>,
+        /// Primary domain (default: DEFAULT_TENANT_DOMAIN/<shortcode>).
+        #[arg(long)]
+        domain: Option<String>,
+    },
+    /// List tenants with schema, domains and migration state.
+    List,
+    /// Drop a tenant's schema and rows for good.
+    Drop {
+        /// Shortcode of the tenant.
+        shortcode: String,
+        /// Confirm: this deletes the tenant's data.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+/// Runs a tenant subcommand.
+pub fn run(settings: &Settings, cmd: TenantCommand) -> anyhow::Result<ExitCode> {
+    let db = Database::connect(&settings.database_url, 2)?;
+    let mut conn = db.connection()?;
+    match cmd {
+        TenantCommand::Create {
+            shortcode,
+            name,
+            domain,
+        } => {
+            let new = NewTenant {
+                name: name.unwrap_or_else(|| shortcode.clone()),
+                shortcode,
+                domain: domain.map(|d| d.to_ascii_lowercase()),
+            };
+            let started = Instant::now();
+            let org = provisioning::create_tenant(&mut conn, &new, &settings.default_tenant_domain)?;
+            println!(
+                "created {} (schema {}) in {:.1} ms",
+                org.shortcode,
+                org.schema_name,
+                started.elapsed().as_secs_f64() * 1000.0
+            );
+        }
+        TenantCommand::List => {
+            let orgs = model::list_all(&mut conn)?;
+            let ids: Vec<i32> = orgs.iter().map(|o| o.id).collect();
+            let domains = model::domains_of(&mut conn, &ids)?;
+            let existing: Vec<String> = diesel::RunQueryDsl::load(
+                diesel::sql_query("SELECT nspname::text AS name FROM pg_catalog.pg_namespace"),
+                &mut conn,
+            )
+            .map(|rows: Vec<NameRow>| rows.into_iter().map(|r| r.name).collect())?;
+            println!("{:<24} {:<24} {:<28} DOMAINS", "SHORTCODE", "SCHEMA", "STATE");
+            for o in orgs {
+                let state = if o.deleted.is_some() {
+                    "deleted".to_string()
+                } else if !existing.contains(&o.schema_name) {
+                    "schema missing".to_string()
+                } else if o.schema_version.as_deref() == Some(latest_tenant_version()) {
+                    "current".to_string()
+                } else {
+                    format!(
+                        "pending ({} < {})",
+                        o.schema_version.as_deref().unwrap_or("none"),
+                        latest_tenant_version()
+                    )
+                };
+                let ds: Vec<String> = domains
+                    .iter()
+                    .filter(|d| d.tenant_id == o.id)
+                    .map(|d| if d.is_primary { format!("{}*", d.domain) } else { d.domain.clone() })
+                    .collect();
+                println!("{:<24} {:<24} {:<28} {}", o.shortcode, o.schema_name, state, ds.join(", "));
+            }
+        }
+        TenantCommand::Drop { shortcode, yes } => {
+            if !yes {
+                anyhow::bail!("refusing to drop {shortcode} without --yes (this deletes its data)");
+            }
+            if SchemaName::for_new_tenant(&shortcode).is_err() {
+                anyhow::bail!("{shortcode:?} is not a droppable tenant shortcode");
+            }
+            let org = provisioning::drop_tenant(&mut conn, &shortcode)?;
+            println!("dropped {} (schema {})", org.shortcode, org.schema_name);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(diesel::QueryableByName)]
+struct NameRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+}

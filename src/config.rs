@@ -1,0 +1,302 @@
+//! Settings: one typed struct, loaded once from the environment (and an optional `.env`).
+//!
+//! Every variable of SPEC 7 is read here and nowhere else. A bad value stops startup with a
+//! message that names the variable.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::tenancy::validate_shortcode;
+
+/// Which cache backend serves cached payloads (SPEC 6.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CacheBackend {
+    /// Bounded in-process cache (default without `REDIS_URL`).
+    Memory,
+    /// Redis through deadpool-redis (default with `REDIS_URL`).
+    Redis,
+    /// No caching at all.
+    None,
+}
+
+/// Log output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+/// How one-time passwords are delivered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmsDriver {
+    /// Write the code to the server log (development default).
+    Log,
+}
+
+/// A secret value that never appears in `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret string.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    /// The secret itself; call only where it is used.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// A configuration error naming the variable at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {var}: {message}")]
+pub struct ConfigError {
+    /// The environment variable.
+    pub var: &'static str,
+    /// What is wrong with its value.
+    pub message: String,
+}
+
+/// All runtime settings (SPEC 7).
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// PostgreSQL connection URL.
+    pub database_url: String,
+    /// Redis URL; `None` means the memory cache.
+    pub redis_url: Option<String>,
+    /// Selected cache backend.
+    pub cache_backend: CacheBackend,
+    /// Time to live of cache entries, seconds.
+    pub cache_ttl_seconds: u64,
+    /// Bound on every cache call, milliseconds.
+    pub cache_timeout_ms: u64,
+    /// First component of every cache key.
+    pub cache_key_prefix: String,
+    /// Listen address of `plio serve`.
+    pub bind: String,
+    /// Number of HTTP worker threads.
+    pub workers: usize,
+    /// Maximum connections in the database pool.
+    pub db_pool_size: u32,
+    /// Shortcode of the public organization (the personal workspace).
+    pub default_tenant_shortcode: String,
+    /// Name of the public organization.
+    pub default_tenant_name: String,
+    /// Domain of the public organization; also the host of new tenants' default domains.
+    pub default_tenant_domain: String,
+    /// Superuser created by `plio seed` when both are set.
+    pub superuser_email: Option<String>,
+    /// Password of that superuser.
+    pub superuser_password: Option<Secret>,
+    /// OTP delivery driver.
+    pub sms_driver: SmsDriver,
+    /// Where uploaded media are stored.
+    pub media_root: PathBuf,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// How often each instance reloads the tenant registry, milliseconds.
+    pub tenant_refresh_ms: u64,
+}
+
+impl Settings {
+    /// Loads settings from the process environment (call `dotenvy::dotenv()` first to honour `.env`).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    /// Loads settings from any key lookup (used by tests with a map).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        // An empty variable counts as unset, as in most twelve-factor tools.
+        let get = |key: &str| lookup(key).filter(|v| !v.trim().is_empty());
+
+        let database_url =
+            get("DATABASE_URL").unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/plio".into());
+        if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+            return Err(err("DATABASE_URL", "must start with postgres:// or postgresql://"));
+        }
+        let redis_url = get("REDIS_URL");
+        if let Some(url) = &redis_url {
+            if !(url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("unix://")) {
+                return Err(err("REDIS_URL", "must start with redis://, rediss:// or unix://"));
+            }
+        }
+        let cache_backend = match get("CACHE_BACKEND").as_deref().map(str::to_ascii_lowercase) {
+            None if redis_url.is_some() => CacheBackend::Redis,
+            None => CacheBackend::Memory,
+            Some(v) => match v.as_str() {
+                "memory" => CacheBackend::Memory,
+                "redis" if redis_url.is_some() => CacheBackend::Redis,
+                "redis" => return Err(err("CACHE_BACKEND", "is redis but REDIS_URL is not set")),
+                "none" => CacheBackend::None,
+                _ => return Err(err("CACHE_BACKEND", "must be one of memory, redis, none")),
+            },
+        };
+        let cache_ttl_seconds = parse_num(&get, "CACHE_TTL_SECONDS", 300u64, 1, 30 * 86_400)?;
+        let cache_timeout_ms = parse_num(&get, "CACHE_TIMEOUT_MS", 50u64, 1, 60_000)?;
+        let cache_key_prefix = get("CACHE_KEY_PREFIX").unwrap_or_else(|| "plio".into());
+        if !cache_key_prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            || cache_key_prefix.len() > 64
+        {
+            return Err(err(
+                "CACHE_KEY_PREFIX",
+                "must be 1-64 characters of letters, digits, '-' or '_'",
+            ));
+        }
+        let bind = get("BIND").unwrap_or_else(|| "0.0.0.0:8001".into());
+        if bind.parse::<std::net::SocketAddr>().is_err() && !bind.contains(':') {
+            return Err(err("BIND", "must be host:port"));
+        }
+        let default_workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let workers = parse_num(&get, "WORKERS", default_workers, 1, 1024)?;
+        let db_pool_size = parse_num(&get, "DB_POOL_SIZE", 10u32, 1, 1000)?;
+
+        let default_tenant_shortcode =
+            get("DEFAULT_TENANT_SHORTCODE").unwrap_or_else(|| "plio".into());
+        if let Err(e) = validate_shortcode(&default_tenant_shortcode) {
+            return Err(err("DEFAULT_TENANT_SHORTCODE", &e.to_string()));
+        }
+        let default_tenant_name = get("DEFAULT_TENANT_NAME").unwrap_or_else(|| "Plio".into());
+        if default_tenant_name.chars().count() > 255 {
+            return Err(err("DEFAULT_TENANT_NAME", "must be at most 255 characters"));
+        }
+        let default_tenant_domain = get("DEFAULT_TENANT_DOMAIN")
+            .unwrap_or_else(|| "localhost".into())
+            .to_ascii_lowercase();
+        if let Err(e) = crate::tenancy::validate_domain(&default_tenant_domain) {
+            return Err(err("DEFAULT_TENANT_DOMAIN", &e));
+        }
+
+        let superuser_email = get("SUPERUSER_EMAIL");
+        if let Some(email) = &superuser_email {
+            if !email.contains('@') || email.len() > 255 {
+                return Err(err("SUPERUSER_EMAIL", "must be an email address"));
+            }
+        }
+        let superuser_password = get("SUPERUSER_PASSWORD").map(Secret::new);
+        let sms_driver = match get("SMS_DRIVER").as_deref() {
+            None | Some("log") => SmsDriver::Log,
+            Some(_) => return Err(err("SMS_DRIVER", "must be log")),
+        };
+        let media_root = PathBuf::from(get("MEDIA_ROOT").unwrap_or_else(|| "media".into()));
+        let log_format = match get("LOG_FORMAT").as_deref() {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(_) => return Err(err("LOG_FORMAT", "must be pretty or json")),
+        };
+        let tenant_refresh_ms = parse_num(&get, "TENANT_REFRESH_MS", 2_000u64, 100, 5_000)?;
+
+        Ok(Self {
+            database_url,
+            redis_url,
+            cache_backend,
+            cache_ttl_seconds,
+            cache_timeout_ms,
+            cache_key_prefix,
+            bind,
+            workers,
+            db_pool_size,
+            default_tenant_shortcode,
+            default_tenant_name,
+            default_tenant_domain,
+            superuser_email,
+            superuser_password,
+            sms_driver,
+            media_root,
+            log_format,
+            tenant_refresh_ms,
+        })
+    }
+}
+
+fn err(var: &'static str, message: &str) -> ConfigError {
+    ConfigError {
+        var,
+        message: message.to_string(),
+    }
+}
+
+fn parse_num<T>(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: T,
+    min: T,
+    max: T,
+) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + fmt::Display + Copy,
+{
+    let Some(raw) = get(var) else {
+        return Ok(default);
+    };
+    match raw.trim().parse::<T>() {
+        Ok(v) if v >= min && v <= max => Ok(v),
+        _ => Err(err(
+            var,
+            &format!("must be a whole number from {min} to {max}, got {raw:?}"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_work_without_any_variable() {
+        let s = load(&[]).expect("defaults");
+        assert_eq!(s.database_url, "postgres://postgres@127.0.0.1:5432/plio");
+        assert_eq!(s.cache_backend, CacheBackend::Memory);
+        assert_eq!(s.cache_ttl_seconds, 300);
+        assert_eq!(s.cache_timeout_ms, 50);
+        assert_eq!(s.bind, "0.0.0.0:8001");
+        assert_eq!(s.default_tenant_shortcode, "plio");
+    }
+
+    #[test]
+    fn redis_url_selects_the_redis_backend() {
+        let s = load(&[("REDIS_URL", "redis://127.0.0.1:6379")]).expect("settings");
+        assert_eq!(s.cache_backend, CacheBackend::Redis);
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        for (var, value) in [
+            ("CACHE_TTL_SECONDS", "soon"),
+            ("CACHE_BACKEND", "memcached"),
+            ("DB_POOL_SIZE", "0"),
+            ("LOG_FORMAT", "xml"),
+            ("DATABASE_URL", "mysql://x"),
+            ("DEFAULT_TENANT_SHORTCODE", "Bad Code"),
+        ] {
+            let e = load(&[(var, value)]).expect_err(var);
+            assert_eq!(e.var, var);
+            assert!(e.to_string().contains(var));
+        }
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug_output() {
+        let s = load(&[("SUPERUSER_PASSWORD", "hunter2-very-secret")]).expect("settings");
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

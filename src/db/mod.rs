@@ -1,0 +1,162 @@
+//! Database access: the pool and the one chokepoint that scopes work to a tenant (SPEC 2.4).
+//!
+//! Every unit of database work runs through [`Database::tenant`] / [`Database::shared`] (or
+//! their blocking forms): a transaction that begins with
+//! `SELECT set_config('search_path', $1, true)`, so the schema is bound as a parameter and is
+//! reset at COMMIT/ROLLBACK. Pooled connections start with an empty `search_path`, and the
+//! shared scope keeps it empty: tenant tables, which are unqualified, cannot be reached
+//! without a tenant.
+
+pub mod migrations;
+pub mod models;
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PoolError};
+use diesel::sql_types::{Bool, Text};
+
+use crate::error::AppError;
+use crate::tenancy::{SchemaName, Tenant, TenantUnavailable};
+
+/// The r2d2 pool of diesel connections.
+pub type PgPool = Pool<ConnectionManager<PgConnection>>;
+
+/// Which schema a unit of work sees.
+#[derive(Clone, Debug)]
+pub enum Scope {
+    /// Shared tables only (schema-qualified); `search_path` is empty.
+    Shared,
+    /// Exactly this schema.
+    Schema(SchemaName),
+}
+
+#[derive(Debug)]
+struct EmptySearchPath;
+
+impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for EmptySearchPath {
+    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+        diesel::sql_query("SET search_path = ''")
+            .execute(conn)
+            .map(|_| ())
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// The database handle shared by the server and the CLI.
+#[derive(Clone)]
+pub struct Database {
+    pool: PgPool,
+}
+
+#[derive(QueryableByName)]
+struct ScopeCheck {
+    #[diesel(sql_type = Bool)]
+    present: bool,
+}
+
+impl Database {
+    /// Builds a pool without connecting yet (the server can start while the database is down
+    /// and answer 503 `database_unavailable` until it is back).
+    pub fn connect(url: &str, size: u32) -> anyhow::Result<Self> {
+        let manager = ConnectionManager::<PgConnection>::new(url);
+        let pool = Pool::builder()
+            .max_size(size)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(3))
+            .test_on_check_out(false)
+            .connection_customizer(Box::new(EmptySearchPath))
+            .build_unchecked(manager);
+        Ok(Self { pool })
+    }
+
+    /// A pooled connection for work that is not tenant data (e.g. `SELECT 1`, migrations).
+    pub fn connection(
+        &self,
+    ) -> Result<diesel::r2d2::PooledConnection<ConnectionManager<PgConnection>>, PoolError> {
+        self.pool.get()
+    }
+
+    /// Pool statistics: (connections, idle).
+    pub fn pool_state(&self) -> (u32, u32) {
+        let s = self.pool.state();
+        (s.connections, s.idle_connections)
+    }
+
+    /// Runs `f` in a transaction scoped to `scope`, on the calling thread.
+    pub fn run_blocking<T, E, F>(&self, scope: &Scope, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, E>,
+        E: From<diesel::result::Error> + From<TenantUnavailable> + From<PoolError>,
+    {
+        let mut conn = self.pool.get()?;
+        scoped(&mut conn, scope, f)
+    }
+
+    /// Runs `f` on the blocking pool in a transaction scoped to exactly `tenant`'s schema.
+    pub async fn tenant<T, F>(&self, tenant: &Tenant, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run(Scope::Schema(tenant.schema().clone()), f).await
+    }
+
+    /// Runs `f` on the blocking pool in a transaction that sees shared tables only.
+    pub async fn shared<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run(Scope::Shared, f).await
+    }
+
+    async fn run<T, F>(&self, scope: Scope, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let db = self.clone();
+        actix_web::web::block(move || db.run_blocking(&scope, f)).await?
+    }
+}
+
+/// Opens a transaction on `conn` scoped to `scope` and runs `f` in it.
+///
+/// The first statement sets `search_path` transaction-locally from a bind parameter and, in
+/// the same round trip, checks that the schema exists: a dropped schema gives
+/// [`TenantUnavailable`] rather than an empty path that could fall through to other data.
+pub fn scoped<T, E, F>(conn: &mut PgConnection, scope: &Scope, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut PgConnection) -> Result<T, E>,
+    E: From<diesel::result::Error> + From<TenantUnavailable>,
+{
+    conn.transaction(|conn| {
+        set_scope::<E>(conn, scope)?;
+        f(conn)
+    })
+}
+
+/// Sets the transaction-local `search_path` for `scope` (must run inside a transaction).
+pub fn set_scope<E>(conn: &mut PgConnection, scope: &Scope) -> Result<(), E>
+where
+    E: From<diesel::result::Error> + From<TenantUnavailable>,
+{
+    let path = match scope {
+        Scope::Shared => String::new(),
+        Scope::Schema(schema) => schema.quoted(),
+    };
+    let check: ScopeCheck = diesel::sql_query(
+        "SELECT set_config('search_path', $1, true) IS NOT NULL \
+         AND ($1 = '' OR to_regnamespace($1) IS NOT NULL) AS present",
+    )
+    .bind::<Text, _>(&path)
+    .get_result(conn)?;
+    if check.present {
+        Ok(())
+    } else {
+        Err(TenantUnavailable(path).into())
+    }
+}

@@ -1,0 +1,9 @@
+//! Models and their queries. Query functions take `&mut PgConnection` (already scoped by the
+//! caller through the chokepoint) and return `QueryResult`.
+
+pub mod membership;
+pub mod organization;
+pub mod plio;
+pub mod role;
+pub mod token;
+pub mod user;

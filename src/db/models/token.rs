@@ -1,0 +1,113 @@
+//! `public.access_token` and `public.refresh_token`: only SHA-256 digests are stored.
+
+use chrono::{DateTime, Duration, Utc};
+use diesel::prelude::*;
+
+use crate::db::schema::{access_token, refresh_token, user};
+
+/// Lifetime of access tokens (SPEC 4.1).
+pub const ACCESS_TTL: Duration = Duration::days(1);
+/// Lifetime of refresh tokens (SPEC 4.1).
+pub const REFRESH_TTL: Duration = Duration::days(7);
+
+/// The user behind a valid access token.
+#[derive(Debug, Clone, Queryable)]
+pub struct TokenOwner {
+    pub user_id: i32,
+    pub is_superuser: bool,
+}
+
+/// Stores a new access/refresh pair (digests only); returns the access token id.
+pub fn insert_pair(
+    conn: &mut PgConnection,
+    user_id: i32,
+    access_hash: &str,
+    refresh_hash: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<i32> {
+    let access_id: i32 = diesel::insert_into(access_token::table)
+        .values((
+            access_token::user_id.eq(user_id),
+            access_token::token_hash.eq(access_hash),
+            access_token::expires_at.eq(now + ACCESS_TTL),
+        ))
+        .returning(access_token::id)
+        .get_result(conn)?;
+    diesel::insert_into(refresh_token::table)
+        .values((
+            refresh_token::user_id.eq(user_id),
+            refresh_token::token_hash.eq(refresh_hash),
+            refresh_token::access_token_id.eq(access_id),
+            refresh_token::expires_at.eq(now + REFRESH_TTL),
+        ))
+        .execute(conn)?;
+    Ok(access_id)
+}
+
+/// One indexed lookup: the live, active owner of an unexpired access token.
+pub fn owner_of_access(conn: &mut PgConnection, hash: &str) -> QueryResult<Option<TokenOwner>> {
+    access_token::table
+        .inner_join(user::table)
+        .filter(access_token::token_hash.eq(hash))
+        .filter(access_token::expires_at.gt(Utc::now()))
+        .filter(user::is_active.eq(true))
+        .filter(user::deleted.is_null())
+        .select((user::id, user::is_superuser))
+        .first(conn)
+        .optional()
+}
+
+/// Consumes an unexpired refresh token (rotation): deletes it and its access token, returns
+/// the owner's id. Row-locked so two concurrent refreshes cannot both succeed.
+pub fn consume_refresh(conn: &mut PgConnection, hash: &str) -> QueryResult<Option<i32>> {
+    let found: Option<(i32, i32, Option<i32>)> = refresh_token::table
+        .filter(refresh_token::token_hash.eq(hash))
+        .filter(refresh_token::expires_at.gt(Utc::now()))
+        .select((
+            refresh_token::id,
+            refresh_token::user_id,
+            refresh_token::access_token_id,
+        ))
+        .for_update()
+        .first(conn)
+        .optional()?;
+    let Some((id, user_id, access_id)) = found else {
+        return Ok(None);
+    };
+    diesel::delete(refresh_token::table.find(id)).execute(conn)?;
+    if let Some(access_id) = access_id {
+        diesel::delete(access_token::table.find(access_id)).execute(conn)?;
+    }
+    Ok(Some(user_id))
+}
+
+/// Revokes a token given as either an access or a refresh token, together with its pair.
+/// Returns whether anything was revoked.
+pub fn revoke(conn: &mut PgConnection, hash: &str) -> QueryResult<bool> {
+    // An access token: delete its refresh token(s) and itself.
+    let access_id: Option<i32> = access_token::table
+        .filter(access_token::token_hash.eq(hash))
+        .select(access_token::id)
+        .first(conn)
+        .optional()?;
+    if let Some(access_id) = access_id {
+        diesel::delete(refresh_token::table.filter(refresh_token::access_token_id.eq(access_id)))
+            .execute(conn)?;
+        diesel::delete(access_token::table.find(access_id)).execute(conn)?;
+        return Ok(true);
+    }
+    // A refresh token: delete it and its access token.
+    let refresh: Option<(i32, Option<i32>)> = refresh_token::table
+        .filter(refresh_token::token_hash.eq(hash))
+        .select((refresh_token::id, refresh_token::access_token_id))
+        .first(conn)
+        .optional()?;
+    if let Some((id, access_id)) = refresh {
+        diesel::delete(refresh_token::table.find(id)).execute(conn)?;
+        if let Some(access_id) = access_id {
+            diesel::delete(access_token::table.find(access_id)).execute(conn)?;
+        }
+        return Ok(true);
+    }
+    Ok(false)
+}

@@ -1,0 +1,253 @@
+//! `AppError`, the one error type of handlers, and the table of error codes.
+//!
+//! Every 4xx/5xx body is `{"detail": "...", "code": "..."}` plus `"fields"` for validation
+//! errors (SPEC 5). The internal cause is logged, never sent.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+macro_rules! error_codes {
+    ($($variant:ident => ($status:ident, $code:literal, $detail:literal)),* $(,)?) => {
+        /// Stable error codes and their HTTP statuses: the one table of the API's errors.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Code { $($variant),* }
+
+        impl Code {
+            /// The HTTP status of this code.
+            pub fn status(self) -> StatusCode {
+                match self { $(Code::$variant => StatusCode::$status),* }
+            }
+            /// The snake_case code sent to clients.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $code),* }
+            }
+            /// The default human sentence.
+            pub fn default_detail(self) -> &'static str {
+                match self { $(Code::$variant => $detail),* }
+            }
+        }
+    };
+}
+
+error_codes! {
+    InvalidJson => (BAD_REQUEST, "invalid_json", "The request body is not valid JSON."),
+    Invalid => (BAD_REQUEST, "invalid", "The request is invalid."),
+    BadRequest => (BAD_REQUEST, "bad_request", "The request could not be understood."),
+    InvalidGrant => (BAD_REQUEST, "invalid_grant", "Invalid credentials given."),
+    UnsupportedGrantType => (BAD_REQUEST, "unsupported_grant_type", "The grant type is not supported."),
+    NotAuthenticated => (UNAUTHORIZED, "not_authenticated", "Authentication credentials were not provided."),
+    InvalidToken => (UNAUTHORIZED, "invalid_token", "The access token is invalid or expired."),
+    PermissionDenied => (FORBIDDEN, "permission_denied", "You do not have permission to perform this action."),
+    NotFound => (NOT_FOUND, "not_found", "Not found."),
+    TenantNotFound => (NOT_FOUND, "tenant_not_found", "No organization matches this request."),
+    MethodNotAllowed => (METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed."),
+    NotAcceptable => (NOT_ACCEPTABLE, "not_acceptable", "Not acceptable."),
+    Conflict => (CONFLICT, "conflict", "The resource already exists."),
+    PayloadTooLarge => (PAYLOAD_TOO_LARGE, "payload_too_large", "The request body is larger than 10 MiB."),
+    UnsupportedMediaType => (UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "Unsupported media type."),
+    Throttled => (TOO_MANY_REQUESTS, "throttled", "Too many requests."),
+    Internal => (INTERNAL_SERVER_ERROR, "internal_error", "An internal error occurred."),
+    DatabaseUnavailable => (SERVICE_UNAVAILABLE, "database_unavailable", "The database is unavailable; try again shortly."),
+    TenantUnavailable => (SERVICE_UNAVAILABLE, "tenant_unavailable", "This organization is temporarily unavailable."),
+}
+
+/// Validation messages per field.
+pub type FieldErrors = BTreeMap<String, Vec<String>>;
+
+/// The error of every handler.
+pub struct AppError {
+    code: Code,
+    detail: String,
+    fields: Option<FieldErrors>,
+    cause: Option<anyhow::Error>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    detail: &'a str,
+    code: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fields: Option<&'a FieldErrors>,
+}
+
+impl AppError {
+    /// An error with the code's default sentence.
+    pub fn new(code: Code) -> Self {
+        Self {
+            code,
+            detail: code.default_detail().to_string(),
+            fields: None,
+            cause: None,
+        }
+    }
+    /// An error with a specific sentence.
+    pub fn with_detail(code: Code, detail: impl Into<String>) -> Self {
+        Self {
+            detail: detail.into(),
+            ..Self::new(code)
+        }
+    }
+    /// 400 with per-field messages.
+    pub fn validation(fields: FieldErrors) -> Self {
+        let detail = match fields.iter().next() {
+            Some((field, msgs)) if fields.len() == 1 => {
+                format!("{field}: {}", msgs.first().map_or("invalid", String::as_str))
+            }
+            _ => "Some fields are invalid.".to_string(),
+        };
+        Self {
+            code: Code::Invalid,
+            detail,
+            fields: Some(fields),
+            cause: None,
+        }
+    }
+    /// 400 for a single field.
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        let mut fields = FieldErrors::new();
+        fields.insert(field.to_string(), vec![message.into()]);
+        Self::validation(fields)
+    }
+    /// 409 for a single field.
+    pub fn conflict(field: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        let mut fields = FieldErrors::new();
+        fields.insert(field.to_string(), vec![message.clone()]);
+        Self {
+            code: Code::Conflict,
+            detail: message,
+            fields: Some(fields),
+            cause: None,
+        }
+    }
+    /// 500 carrying the internal cause for the log.
+    pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
+        Self {
+            cause: Some(cause.into()),
+            ..Self::new(Code::Internal)
+        }
+    }
+    /// Attaches an internal cause (logged, never sent).
+    pub fn caused_by(mut self, cause: impl Into<anyhow::Error>) -> Self {
+        self.cause = Some(cause.into());
+        self
+    }
+    /// The stable code.
+    pub fn code(&self) -> Code {
+        self.code
+    }
+    /// The human sentence.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+}
+
+impl fmt::Debug for AppError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppError")
+            .field("code", &self.code.as_str())
+            .field("detail", &self.detail)
+            .field("cause", &self.cause.as_ref().map(|c| format!("{c:#}")))
+            .finish()
+    }
+}
+
+impl fmt::Display for AppError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.detail)
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        self.code.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        if status.is_server_error() {
+            // Logged once, here, inside the request's span (which carries the request id).
+            match &self.cause {
+                Some(cause) => tracing::error!(code = self.code.as_str(), error = %format!("{cause:#}"), "request failed"),
+                None => tracing::warn!(code = self.code.as_str(), "request failed"),
+            }
+        }
+        HttpResponse::build(status).json(Body {
+            detail: &self.detail,
+            code: self.code.as_str(),
+            fields: self.fields.as_ref(),
+        })
+    }
+}
+
+/// The JSON body for a bare status (used by the catch-all error shaper).
+pub fn body_for_status(status: StatusCode) -> serde_json::Value {
+    let code = match status.as_u16() {
+        400 => Code::BadRequest,
+        401 => Code::NotAuthenticated,
+        403 => Code::PermissionDenied,
+        404 => Code::NotFound,
+        405 => Code::MethodNotAllowed,
+        406 => Code::NotAcceptable,
+        409 => Code::Conflict,
+        413 => Code::PayloadTooLarge,
+        415 => Code::UnsupportedMediaType,
+        429 => Code::Throttled,
+        503 => Code::DatabaseUnavailable,
+        s if s >= 500 => Code::Internal,
+        _ => Code::BadRequest,
+    };
+    serde_json::json!({"detail": code.default_detail(), "code": code.as_str()})
+}
+
+/// `true` for errors meaning the database cannot be reached right now.
+pub fn is_connection_error(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) | Error::BrokenTransactionManager => true,
+        Error::DatabaseError(DatabaseErrorKind::Unknown, info) => {
+            let m = info.message();
+            m.contains("server closed the connection")
+                || m.contains("terminating connection")
+                || m.contains("no connection to the server")
+                || m.contains("the database system is")
+        }
+        _ => false,
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match &e {
+            Error::NotFound => Self::new(Code::NotFound),
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+                Self::new(Code::Conflict).caused_by(e)
+            }
+            _ if is_connection_error(&e) => Self::new(Code::DatabaseUnavailable).caused_by(e),
+            _ => Self::internal(e),
+        }
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for AppError {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        Self::new(Code::DatabaseUnavailable).caused_by(anyhow::anyhow!("connection pool: {e}"))
+    }
+}
+
+impl From<actix_web::error::BlockingError> for AppError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        Self::internal(anyhow::anyhow!("blocking pool: {e}"))
+    }
+}
+
+impl From<crate::tenancy::TenantUnavailable> for AppError {
+    fn from(e: crate::tenancy::TenantUnavailable) -> Self {
+        Self::new(Code::TenantUnavailable).caused_by(anyhow::anyhow!("{e}"))
+    }
+}

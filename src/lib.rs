@@ -1,0 +1,84 @@
+//! plio: a schema-per-tenant backend for interactive videos, API-compatible with Plio.
+//!
+//! Dependencies point one way: `api` → `auth`, `db`, `tenancy` → `config`, `error`.
+
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod secrets;
+pub mod seed;
+pub mod telemetry;
+pub mod tenancy;
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{from_fn, NormalizePath, TrailingSlash};
+use actix_web::{web, App, HttpServer};
+
+use crate::config::Settings;
+use crate::db::Database;
+use crate::tenancy::TenantRegistry;
+
+/// A built server, bound to its port.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Connects the pool, loads the tenant registry, binds `settings.bind` and builds the server.
+    pub fn build(settings: Settings) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&settings.bind)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
+        Self::build_with_listener(settings, listener)
+    }
+
+    /// As [`Application::build`], on an already bound listener (tests bind port 0).
+    pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow::Result<Self> {
+        let db = Database::connect(&settings.database_url, settings.db_pool_size)?;
+        let registry = TenantRegistry::new();
+        if let Err(e) = registry.reload(&db) {
+            // The server still starts: requests get 503 until the database is back, and the
+            // periodic refresh fills the registry then.
+            tracing::warn!(error = %format!("{e:#}"), "could not load tenants at startup");
+        }
+        let port = listener.local_addr()?.port();
+        let refresh = Duration::from_millis(settings.tenant_refresh_ms);
+        let workers = settings.workers;
+        let db_data = web::Data::new(db.clone());
+        let registry_data = web::Data::new(registry.clone());
+        let settings_data = web::Data::new(settings);
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(db_data.clone())
+                .app_data(registry_data.clone())
+                .app_data(settings_data.clone())
+                .configure(api::configure)
+                .wrap(NormalizePath::new(TrailingSlash::Always))
+                .wrap(from_fn(tenancy::resolver::resolve_tenant))
+                .wrap(from_fn(api::shape_errors))
+                .wrap(from_fn(api::request_context))
+        })
+        .workers(workers)
+        .shutdown_timeout(30)
+        .listen(listener)?
+        .run();
+        registry.spawn_refresh(db, refresh);
+        Ok(Self { port, server })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGTERM/SIGINT (graceful: in-flight requests finish).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
