@@ -121,12 +121,21 @@ impl Settings {
         let database_url =
             get("DATABASE_URL").unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/plio".into());
         if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
-            return Err(err("DATABASE_URL", "must start with postgres:// or postgresql://"));
+            return Err(err(
+                "DATABASE_URL",
+                "must start with postgres:// or postgresql://",
+            ));
         }
         let redis_url = get("REDIS_URL");
         if let Some(url) = &redis_url {
-            if !(url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("unix://")) {
-                return Err(err("REDIS_URL", "must start with redis://, rediss:// or unix://"));
+            if !(url.starts_with("redis://")
+                || url.starts_with("rediss://")
+                || url.starts_with("unix://"))
+            {
+                return Err(err(
+                    "REDIS_URL",
+                    "must start with redis://, rediss:// or unix://",
+                ));
             }
         }
         let cache_backend = match get("CACHE_BACKEND").as_deref().map(str::to_ascii_lowercase) {

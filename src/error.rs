@@ -95,7 +95,10 @@ impl AppError {
     pub fn validation(fields: FieldErrors) -> Self {
         let detail = match fields.iter().next() {
             Some((field, msgs)) if fields.len() == 1 => {
-                format!("{field}: {}", msgs.first().map_or("invalid", String::as_str))
+                format!(
+                    "{field}: {}",
+                    msgs.first().map_or("invalid", String::as_str)
+                )
             }
             _ => "Some fields are invalid.".to_string(),
         };
@@ -172,7 +175,9 @@ impl ResponseError for AppError {
         if status.is_server_error() {
             // Logged once, here, inside the request's span (which carries the request id).
             match &self.cause {
-                Some(cause) => tracing::error!(code = self.code.as_str(), error = %format!("{cause:#}"), "request failed"),
+                Some(cause) => {
+                    tracing::error!(code = self.code.as_str(), error = %format!("{cause:#}"), "request failed")
+                }
                 None => tracing::warn!(code = self.code.as_str(), "request failed"),
             }
         }
@@ -208,7 +213,8 @@ pub fn body_for_status(status: StatusCode) -> serde_json::Value {
 pub fn is_connection_error(e: &diesel::result::Error) -> bool {
     use diesel::result::{DatabaseErrorKind, Error};
     match e {
-        Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) | Error::BrokenTransactionManager => true,
+        Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
+        | Error::BrokenTransactionManager => true,
         Error::DatabaseError(DatabaseErrorKind::Unknown, info) => {
             let m = info.message();
             m.contains("server closed the connection")

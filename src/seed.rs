@@ -100,7 +100,10 @@ fn interpolate(f: &Fixture, vars: &[(&str, &str)]) -> anyhow::Result<String> {
     for (n, line) in f.text.lines().enumerate() {
         let mut rest = line;
         // Comments are copied as they are.
-        while let Some(start) = rest.find("${").filter(|_| !line.trim_start().starts_with('#')) {
+        while let Some(start) = rest
+            .find("${")
+            .filter(|_| !line.trim_start().starts_with('#'))
+        {
             out.push_str(&rest[..start]);
             let after = &rest[start + 2..];
             let Some(end) = after.find('}') else {
@@ -134,17 +137,32 @@ fn line_of(text: &str, needle: &str) -> usize {
 }
 
 /// Loads and validates both fixtures (no database access).
-fn load(settings: &Settings, dir: Option<&Path>) -> anyhow::Result<(Vec<OrganizationFixture>, Vec<String>)> {
+fn load(
+    settings: &Settings,
+    dir: Option<&Path>,
+) -> anyhow::Result<(Vec<OrganizationFixture>, Vec<String>)> {
     let vars = [
-        ("DEFAULT_TENANT_SHORTCODE", settings.default_tenant_shortcode.as_str()),
+        (
+            "DEFAULT_TENANT_SHORTCODE",
+            settings.default_tenant_shortcode.as_str(),
+        ),
         ("DEFAULT_TENANT_NAME", settings.default_tenant_name.as_str()),
-        ("DEFAULT_TENANT_DOMAIN", settings.default_tenant_domain.as_str()),
+        (
+            "DEFAULT_TENANT_DOMAIN",
+            settings.default_tenant_domain.as_str(),
+        ),
     ];
     let tenant_file = read_fixture(dir, "default_tenant.yaml", EMBEDDED_TENANT)?;
     let tenant_text = interpolate(&tenant_file, &vars)?;
     let tenants: TenantFixture = parse(&tenant_file, &tenant_text)?;
     for org in &tenants.organizations {
-        let at = |needle: &str| format!("{}:{}", tenant_file.path, line_of(&tenant_file.text, needle));
+        let at = |needle: &str| {
+            format!(
+                "{}:{}",
+                tenant_file.path,
+                line_of(&tenant_file.text, needle)
+            )
+        };
         if org.schema_name != "public" {
             anyhow::bail!(
                 "{}: only the public organization (schema_name: public) is seeded; create tenants with `plio tenant create`",
@@ -185,7 +203,11 @@ fn load(settings: &Settings, dir: Option<&Path>) -> anyhow::Result<(Vec<Organiza
 }
 
 /// Seeds everything in one transaction. `dir = None` uses the fixtures built into the binary.
-pub fn run(conn: &mut PgConnection, settings: &Settings, dir: Option<&Path>) -> anyhow::Result<SeedReport> {
+pub fn run(
+    conn: &mut PgConnection,
+    settings: &Settings,
+    dir: Option<&Path>,
+) -> anyhow::Result<SeedReport> {
     let (orgs, roles) = load(settings, dir)?;
     // Hash outside the transaction: it is the slow part.
     let superuser = match (&settings.superuser_email, &settings.superuser_password) {
@@ -226,7 +248,10 @@ pub fn run(conn: &mut PgConnection, settings: &Settings, dir: Option<&Path>) -> 
                     .first(conn)
                     .optional()?;
                 if owner.is_some_and(|o| o != id) {
-                    anyhow::bail!("domain {:?} already belongs to another organization", d.domain);
+                    anyhow::bail!(
+                        "domain {:?} already belongs to another organization",
+                        d.domain
+                    );
                 }
                 if owner.is_none() {
                     let replaced = if d.is_primary {
@@ -264,7 +289,10 @@ pub fn run(conn: &mut PgConnection, settings: &Settings, dir: Option<&Path>) -> 
             match user::find_by_email(conn, email)? {
                 Some(existing) => {
                     diesel::update(user_table::table.find(existing.id))
-                        .set((user_table::is_superuser.eq(true), user_table::is_staff.eq(true)))
+                        .set((
+                            user_table::is_superuser.eq(true),
+                            user_table::is_staff.eq(true),
+                        ))
                         .execute(conn)?;
                     report.superuser_created = Some(false);
                 }

@@ -25,7 +25,10 @@ struct RevokeRequest {
 }
 
 /// Parses a JSON or form body into `T`.
-fn parse_body<T: serde::de::DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> Result<T, AppError> {
+fn parse_body<T: serde::de::DeserializeOwned>(
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<T, AppError> {
     let content_type = req
         .headers()
         .get(CONTENT_TYPE)
@@ -41,8 +44,9 @@ fn parse_body<T: serde::de::DeserializeOwned>(req: &HttpRequest, body: &[u8]) ->
             }
         })
     } else if content_type.starts_with("application/x-www-form-urlencoded") || body.is_empty() {
-        serde_urlencoded::from_bytes(body)
-            .map_err(|_| AppError::with_detail(Code::BadRequest, "The form body could not be parsed."))
+        serde_urlencoded::from_bytes(body).map_err(|_| {
+            AppError::with_detail(Code::BadRequest, "The form body could not be parsed.")
+        })
     } else {
         Err(AppError::with_detail(
             Code::UnsupportedMediaType,
@@ -75,7 +79,9 @@ pub async fn create_token(
             }
             db.shared(move |conn| {
                 let found = user::find_by_email(conn, &username)?;
-                let usable = found.as_ref().filter(|u| u.is_active && u.deleted.is_none());
+                let usable = found
+                    .as_ref()
+                    .filter(|u| u.is_active && u.deleted.is_none());
                 // Verify even for unknown users so timing does not reveal which emails exist.
                 let ok = password::verify(&secret, usable.and_then(|u| u.password.as_deref()));
                 match usable {
@@ -95,7 +101,10 @@ pub async fn create_token(
             }
             db.shared(move |conn| {
                 tokens::refresh(conn, &refresh)?.ok_or_else(|| {
-                    AppError::with_detail(Code::InvalidGrant, "The refresh token is invalid, expired or already used.")
+                    AppError::with_detail(
+                        Code::InvalidGrant,
+                        "The refresh token is invalid, expired or already used.",
+                    )
                 })
             })
             .await?
@@ -117,7 +126,8 @@ pub async fn revoke_token(
     let form: RevokeRequest = parse_body(&req, &body)?;
     let token = required(&form.token, "token")?.to_string();
     if token.len() <= 256 {
-        db.shared(move |conn| Ok(tokens::revoke(conn, &token)?)).await?;
+        db.shared(move |conn| Ok(tokens::revoke(conn, &token)?))
+            .await?;
     }
     Ok(HttpResponse::Ok().json(serde_json::json!({})))
 }

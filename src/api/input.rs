@@ -19,7 +19,10 @@ impl Input {
                 map,
                 errors: FieldErrors::new(),
             }),
-            _ => Err(AppError::with_detail(Code::Invalid, "Expected a JSON object.")),
+            _ => Err(AppError::with_detail(
+                Code::Invalid,
+                "Expected a JSON object.",
+            )),
         }
     }
 
@@ -54,7 +57,10 @@ impl Input {
                     self.error(key, "This field may not be blank.");
                     None
                 } else if s.chars().count() > max {
-                    self.error(key, format!("Ensure this field has no more than {max} characters."));
+                    self.error(
+                        key,
+                        format!("Ensure this field has no more than {max} characters."),
+                    );
                     None
                 } else if s.contains('\u{0}') {
                     self.error(key, "Null characters are not allowed.");

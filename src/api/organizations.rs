@@ -160,10 +160,16 @@ pub async fn update_organization(
         .shared(move |conn| {
             let current = model::find_live(conn, id)?;
             if shortcode.is_some_and(|s| s != current.shortcode) {
-                return Err(AppError::field("shortcode", "The shortcode cannot be changed."));
+                return Err(AppError::field(
+                    "shortcode",
+                    "The shortcode cannot be changed.",
+                ));
             }
             if schema_name.is_some_and(|s| s != current.schema_name) {
-                return Err(AppError::field("schema_name", "The schema name cannot be changed."));
+                return Err(AppError::field(
+                    "schema_name",
+                    "The schema name cannot be changed.",
+                ));
             }
             diesel::update(organization::table.find(id))
                 .set(&OrganizationChanges {
@@ -204,9 +210,10 @@ pub async fn update_organization(
 
 fn domain_conflict(e: diesel::result::Error) -> AppError {
     match e {
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
-            AppError::conflict("domain", "an organization with this domain already exists")
-        }
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        ) => AppError::conflict("domain", "an organization with this domain already exists"),
         other => other.into(),
     }
 }
@@ -252,7 +259,10 @@ pub async fn update_organization_setting(
     let id = path.into_inner();
     let settings = body.into_inner();
     if !settings.is_object() {
-        return Err(AppError::with_detail(Code::Invalid, "Expected a JSON object."));
+        return Err(AppError::with_detail(
+            Code::Invalid,
+            "Expected a JSON object.",
+        ));
     }
     let config = db
         .shared(move |conn| {

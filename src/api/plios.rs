@@ -59,7 +59,13 @@ pub async fn list_plios(
                 }
             };
             match visibility {
-                Some(v) => Ok(plio::list_page(conn, v, search.as_deref(), ordering.as_deref(), page)?),
+                Some(v) => Ok(plio::list_page(
+                    conn,
+                    v,
+                    search.as_deref(),
+                    ordering.as_deref(),
+                    page,
+                )?),
                 None => Ok((Vec::new(), 0, 0)),
             }
         })

@@ -33,7 +33,9 @@ fn bearer(req: &HttpRequest) -> Result<Option<String>, AppError> {
         .trim();
     let mut parts = value.splitn(2, ' ');
     match (parts.next(), parts.next()) {
-        (Some(scheme), Some(token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+        (Some(scheme), Some(token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
             Ok(Some(token.trim().to_string()))
         }
         _ => Err(AppError::with_detail(

@@ -21,7 +21,11 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$
 pub fn verify(password: &str, stored: Option<&str>) -> bool {
     let candidate = stored.unwrap_or(DUMMY_HASH);
     let ok = PasswordHash::new(candidate)
-        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false);
     ok && stored.is_some()
 }

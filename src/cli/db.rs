@@ -34,7 +34,9 @@ pub fn maintenance_url(url: &str) -> anyhow::Result<(String, String)> {
     let name = &base[slash + 1..];
     if name.is_empty()
         || name.len() > 63
-        || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     {
         anyhow::bail!("DATABASE_URL database name {name:?} must be 1-63 characters of letters, digits, '_' or '-'");
     }

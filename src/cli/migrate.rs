@@ -26,8 +26,10 @@ pub fn run(settings: &Settings, args: &MigrateArgs) -> anyhow::Result<ExitCode> 
     if std::io::stderr().is_terminal() {
         bar.set_draw_target(ProgressDrawTarget::stderr());
         bar.set_style(
-            ProgressStyle::with_template("{spinner} migrating [{bar:30}] {pos}/{len} schemas {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template(
+                "{spinner} migrating [{bar:30}] {pos}/{len} schemas {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
     }
     let on_total = |n: usize| bar.set_length(n as u64);
@@ -49,7 +51,12 @@ pub fn run(settings: &Settings, args: &MigrateArgs) -> anyhow::Result<ExitCode> 
     );
     for o in &outcomes {
         if !o.applied.is_empty() {
-            println!("  {} ({}): applied {}", o.schema, label(o), o.applied.join(", "));
+            println!(
+                "  {} ({}): applied {}",
+                o.schema,
+                label(o),
+                o.applied.join(", ")
+            );
         }
     }
     for o in &failed {

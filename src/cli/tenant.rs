@@ -54,7 +54,8 @@ pub fn run(settings: &Settings, cmd: TenantCommand) -> anyhow::Result<ExitCode> 
                 domain: domain.map(|d| d.to_ascii_lowercase()),
             };
             let started = Instant::now();
-            let org = provisioning::create_tenant(&mut conn, &new, &settings.default_tenant_domain)?;
+            let org =
+                provisioning::create_tenant(&mut conn, &new, &settings.default_tenant_domain)?;
             println!(
                 "created {} (schema {}) in {:.1} ms",
                 org.shortcode,
@@ -71,7 +72,10 @@ pub fn run(settings: &Settings, cmd: TenantCommand) -> anyhow::Result<ExitCode> 
                 &mut conn,
             )
             .map(|rows: Vec<NameRow>| rows.into_iter().map(|r| r.name).collect())?;
-            println!("{:<24} {:<24} {:<28} DOMAINS", "SHORTCODE", "SCHEMA", "STATE");
+            println!(
+                "{:<24} {:<24} {:<28} DOMAINS",
+                "SHORTCODE", "SCHEMA", "STATE"
+            );
             for o in orgs {
                 let state = if o.deleted.is_some() {
                     "deleted".to_string()
@@ -89,9 +93,21 @@ pub fn run(settings: &Settings, cmd: TenantCommand) -> anyhow::Result<ExitCode> 
                 let ds: Vec<String> = domains
                     .iter()
                     .filter(|d| d.tenant_id == o.id)
-                    .map(|d| if d.is_primary { format!("{}*", d.domain) } else { d.domain.clone() })
+                    .map(|d| {
+                        if d.is_primary {
+                            format!("{}*", d.domain)
+                        } else {
+                            d.domain.clone()
+                        }
+                    })
                     .collect();
-                println!("{:<24} {:<24} {:<28} {}", o.shortcode, o.schema_name, state, ds.join(", "));
+                println!(
+                    "{:<24} {:<24} {:<28} {}",
+                    o.shortcode,
+                    o.schema_name,
+                    state,
+                    ds.join(", ")
+                );
             }
         }
         TenantCommand::Drop { shortcode, yes } => {

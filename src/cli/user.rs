@@ -67,6 +67,9 @@ pub fn run(settings: &Settings, cmd: UserCommand) -> anyhow::Result<ExitCode> {
             }
         }
     })?;
-    println!("superuser {email} {}", if created { "created" } else { "updated" });
+    println!(
+        "superuser {email} {}",
+        if created { "created" } else { "updated" }
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -22,7 +22,10 @@ pub const TENANT_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/
 fn versions(source: &EmbeddedMigrations) -> Vec<String> {
     let migrations: Vec<Box<dyn Migration<Pg>>> =
         MigrationSource::<Pg>::migrations(source).unwrap_or_default();
-    let mut v: Vec<String> = migrations.iter().map(|m| m.name().version().to_string()).collect();
+    let mut v: Vec<String> = migrations
+        .iter()
+        .map(|m| m.name().version().to_string())
+        .collect();
     v.sort();
     v
 }
@@ -46,7 +49,9 @@ fn boxed(e: Box<dyn std::error::Error + Send + Sync>) -> anyhow::Error {
 pub fn apply_public(conn: &mut PgConnection) -> anyhow::Result<Vec<String>> {
     conn.transaction(|conn| {
         set_scope::<anyhow::Error>(conn, &Scope::Schema(SchemaName::public()))?;
-        let done = conn.run_pending_migrations(PUBLIC_MIGRATIONS).map_err(boxed)?;
+        let done = conn
+            .run_pending_migrations(PUBLIC_MIGRATIONS)
+            .map_err(boxed)?;
         Ok(done.iter().map(ToString::to_string).collect())
     })
 }
@@ -56,7 +61,9 @@ pub fn apply_public(conn: &mut PgConnection) -> anyhow::Result<Vec<String>> {
 pub fn apply_tenant(conn: &mut PgConnection, schema: &SchemaName) -> anyhow::Result<Vec<String>> {
     conn.transaction(|conn| {
         set_scope::<anyhow::Error>(conn, &Scope::Schema(schema.clone()))?;
-        let done = conn.run_pending_migrations(TENANT_MIGRATIONS).map_err(boxed)?;
+        let done = conn
+            .run_pending_migrations(TENANT_MIGRATIONS)
+            .map_err(boxed)?;
         Ok(done.iter().map(ToString::to_string).collect())
     })
 }

@@ -181,7 +181,10 @@ pub fn validate_domain(domain: &str) -> Result<(), String> {
     }
     if let Some(seg) = segment {
         if seg.is_empty() || !label_chars_ok(seg) || seg.len() > 63 {
-            return Err("the path part must be a single segment of lower-case letters, digits or '-'".into());
+            return Err(
+                "the path part must be a single segment of lower-case letters, digits or '-'"
+                    .into(),
+            );
         }
     }
     Ok(())
@@ -225,9 +228,19 @@ mod tests {
             "\u{ff50}lio",
             long.as_str(),
         ] {
-            assert_eq!(SchemaName::for_new_tenant(bad), Err(ShortcodeError::Format), "{bad:?}");
+            assert_eq!(
+                SchemaName::for_new_tenant(bad),
+                Err(ShortcodeError::Format),
+                "{bad:?}"
+            );
         }
-        for reserved in ["public", "pg-toast", "pg-catalog", "api", "information-schema"] {
+        for reserved in [
+            "public",
+            "pg-toast",
+            "pg-catalog",
+            "api",
+            "information-schema",
+        ] {
             assert_eq!(
                 SchemaName::for_new_tenant(reserved),
                 Err(ShortcodeError::Reserved),
@@ -249,7 +262,15 @@ mod tests {
         assert!(validate_domain("plio.in").is_ok());
         assert!(validate_domain("plio.in/avantifellows").is_ok());
         assert!(validate_domain("localhost").is_ok());
-        for bad in ["", "Plio.in", "plio.in/a/b", "plio..in", "plio.in/", "a'b.in", "x.in:80"] {
+        for bad in [
+            "",
+            "Plio.in",
+            "plio.in/a/b",
+            "plio..in",
+            "plio.in/",
+            "a'b.in",
+            "x.in:80",
+        ] {
             assert!(validate_domain(bad).is_err(), "{bad}");
         }
     }

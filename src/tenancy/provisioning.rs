@@ -74,7 +74,8 @@ impl From<DieselError> for ProvisionError {
             }
             // 42P06 duplicate_schema: a schema of that name exists without an organization.
             DieselError::DatabaseError(_, info)
-                if info.message().starts_with("schema") && info.message().ends_with("already exists") =>
+                if info.message().starts_with("schema")
+                    && info.message().ends_with("already exists") =>
             {
                 Self::Conflict {
                     field: "shortcode",
@@ -113,7 +114,10 @@ impl From<ProvisionError> for AppError {
 }
 
 /// Validates a tenant's input; returns (name, shortcode, schema, domain).
-fn validate(new: &NewTenant, default_host: &str) -> Result<(String, SchemaName, String), ProvisionError> {
+fn validate(
+    new: &NewTenant,
+    default_host: &str,
+) -> Result<(String, SchemaName, String), ProvisionError> {
     let name = new.name.trim().to_string();
     if name.is_empty() || name.chars().count() > 255 {
         return Err(ProvisionError::Invalid {
@@ -121,13 +125,14 @@ fn validate(new: &NewTenant, default_host: &str) -> Result<(String, SchemaName, 
             message: "must be 1-255 characters".into(),
         });
     }
-    let schema = SchemaName::for_new_tenant(&new.shortcode).map_err(|e| ProvisionError::Invalid {
-        field: "shortcode",
-        message: match e {
-            ShortcodeError::Reserved => format!("'{}' is reserved", new.shortcode),
-            other => other.to_string(),
-        },
-    })?;
+    let schema =
+        SchemaName::for_new_tenant(&new.shortcode).map_err(|e| ProvisionError::Invalid {
+            field: "shortcode",
+            message: match e {
+                ShortcodeError::Reserved => format!("'{}' is reserved", new.shortcode),
+                other => other.to_string(),
+            },
+        })?;
     let domain = match &new.domain {
         Some(d) => d.trim().to_string(),
         None => format!("{default_host}/{}", new.shortcode),
@@ -181,13 +186,17 @@ pub fn create_tenant(
 
 /// Drops a tenant for good: its schema, domains, memberships and row. SSO users minted by
 /// its api_key are deactivated (they belong to no organization any more).
-pub fn drop_tenant(conn: &mut PgConnection, shortcode: &str) -> Result<Organization, ProvisionError> {
+pub fn drop_tenant(
+    conn: &mut PgConnection,
+    shortcode: &str,
+) -> Result<Organization, ProvisionError> {
     conn.transaction(|conn| {
         let org = org_model::find_by_shortcode(conn, shortcode)?;
-        let schema = SchemaName::from_stored(&org.schema_name).ok_or_else(|| ProvisionError::Invalid {
-            field: "shortcode",
-            message: "stored schema name is invalid; refusing to drop".into(),
-        })?;
+        let schema =
+            SchemaName::from_stored(&org.schema_name).ok_or_else(|| ProvisionError::Invalid {
+                field: "shortcode",
+                message: "stored schema name is invalid; refusing to drop".into(),
+            })?;
         if schema.is_public() {
             return Err(ProvisionError::Invalid {
                 field: "shortcode",
@@ -201,12 +210,19 @@ pub fn drop_tenant(conn: &mut PgConnection, shortcode: &str) -> Result<Organizat
                 user::updated_at.eq(Utc::now()),
             ))
             .execute(conn)?;
-        diesel::delete(organization_user::table.filter(organization_user::organization_id.eq(org.id)))
-            .execute(conn)?;
-        diesel::delete(organizations_domain::table.filter(organizations_domain::tenant_id.eq(org.id)))
-            .execute(conn)?;
+        diesel::delete(
+            organization_user::table.filter(organization_user::organization_id.eq(org.id)),
+        )
+        .execute(conn)?;
+        diesel::delete(
+            organizations_domain::table.filter(organizations_domain::tenant_id.eq(org.id)),
+        )
+        .execute(conn)?;
         diesel::delete(crate::db::schema::organization::table.find(org.id)).execute(conn)?;
-        conn.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", schema.quoted()))?;
+        conn.batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS {} CASCADE",
+            schema.quoted()
+        ))?;
         Ok(org)
     })
 }
@@ -245,7 +261,9 @@ pub fn migrate_all(
     for o in &orgs {
         match SchemaName::from_stored(&o.schema_name) {
             Some(s) => targets.push((Some(o.id), o.shortcode.clone(), s)),
-            None => tracing::warn!(shortcode = %o.shortcode, "skipping organization with an invalid schema name"),
+            None => {
+                tracing::warn!(shortcode = %o.shortcode, "skipping organization with an invalid schema name")
+            }
         }
     }
     // Public first: it is the personal workspace and the most used.
@@ -264,7 +282,10 @@ pub fn migrate_all(
                 };
                 let outcome = migrate_one(db, *org_id, shortcode, schema);
                 tick(&outcome);
-                outcomes.lock().unwrap_or_else(|p| p.into_inner()).push(outcome);
+                outcomes
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(outcome);
             });
         }
     });
@@ -273,7 +294,12 @@ pub fn migrate_all(
     Ok((public_applied, outcomes))
 }
 
-fn migrate_one(db: &Database, org_id: Option<i32>, shortcode: &str, schema: &SchemaName) -> SchemaOutcome {
+fn migrate_one(
+    db: &Database,
+    org_id: Option<i32>,
+    shortcode: &str,
+    schema: &SchemaName,
+) -> SchemaOutcome {
     let mut outcome = SchemaOutcome {
         shortcode: shortcode.to_string(),
         schema: schema.as_str().to_string(),
@@ -293,7 +319,9 @@ fn migrate_one(db: &Database, org_id: Option<i32>, shortcode: &str, schema: &Sch
     if let Some(id) = org_id {
         let recorded = (|| -> anyhow::Result<()> {
             let mut conn = db.connection()?;
-            let version = migrations::applied_tenant_version(&mut conn, schema).ok().flatten();
+            let version = migrations::applied_tenant_version(&mut conn, schema)
+                .ok()
+                .flatten();
             org_model::set_schema_version(&mut conn, id, version.as_deref())?;
             Ok(())
         })();

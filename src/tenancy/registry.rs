@@ -80,7 +80,9 @@ impl TenantRegistry {
     /// Reloads the snapshot from the database (one query).
     pub fn reload(&self, db: &Database) -> anyhow::Result<()> {
         let rows: Vec<Row> = db.run_blocking(&Scope::Shared, |conn| {
-            diesel::sql_query(LOAD_SQL).load::<Row>(conn).map_err(anyhow::Error::from)
+            diesel::sql_query(LOAD_SQL)
+                .load::<Row>(conn)
+                .map_err(anyhow::Error::from)
         })?;
         let latest = crate::db::migrations::latest_tenant_version();
         let mut snap = Snapshot::default();
@@ -118,7 +120,9 @@ impl TenantRegistry {
         let (registry, db) = (self.clone(), db.clone());
         match actix_web::web::block(move || registry.reload(&db)).await {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::warn!(error = %format!("{e:#}"), "tenant registry reload failed"),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %format!("{e:#}"), "tenant registry reload failed")
+            }
             Err(e) => tracing::warn!(error = %e, "tenant registry reload failed"),
         }
     }

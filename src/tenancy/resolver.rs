@@ -110,7 +110,10 @@ pub async fn resolve_tenant(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     if EXEMPT.contains(&req.path().trim_end_matches('/')) {
-        return next.call(req).await.map(ServiceResponse::map_into_left_body);
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body);
     }
     let Some(registry) = req.app_data::<web::Data<TenantRegistry>>().cloned() else {
         let e = AppError::internal(anyhow::anyhow!("tenant registry missing from app data"));
@@ -146,7 +149,9 @@ pub async fn resolve_tenant(
     }
     tracing::Span::current().record("tenant", resolution.entry.tenant.shortcode());
     req.extensions_mut().insert(resolution.entry.tenant.clone());
-    next.call(req).await.map(ServiceResponse::map_into_left_body)
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
 }
 
 fn rewrite_path(req: &mut ServiceRequest, path: &str) -> Result<(), AppError> {
@@ -172,7 +177,9 @@ impl FromRequest for Tenant {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(req.extensions().get::<Tenant>().cloned().ok_or_else(|| {
-            AppError::internal(anyhow::anyhow!("handler needs a tenant but none was resolved"))
+            AppError::internal(anyhow::anyhow!(
+                "handler needs a tenant but none was resolved"
+            ))
         }))
     }
 }

@@ -1,1 +1,10 @@
-fn main(){}
+//! Integration tests: one binary, one module per area. Every test talks to the real server
+//! over HTTP (or runs the real `plio` binary) against real PostgreSQL.
+
+mod auth;
+mod cli;
+mod errors_and_health;
+mod helpers;
+mod organizations;
+mod schema_drift;
+mod tenancy;

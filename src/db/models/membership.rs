@@ -8,7 +8,11 @@ use crate::db::schema::{organization_user, role};
 pub const ADMIN_ROLES: [&str; 2] = ["super-admin", "org-admin"];
 
 /// The caller's role name in an organization, if a member.
-pub fn role_in(conn: &mut PgConnection, user_id: i32, organization_id: i32) -> QueryResult<Option<String>> {
+pub fn role_in(
+    conn: &mut PgConnection,
+    user_id: i32,
+    organization_id: i32,
+) -> QueryResult<Option<String>> {
     organization_user::table
         .inner_join(role::table)
         .filter(organization_user::user_id.eq(user_id))
@@ -25,6 +29,5 @@ pub fn is_member(conn: &mut PgConnection, user_id: i32, organization_id: i32) ->
 
 /// Whether the user administers the organization (org-admin or super-admin).
 pub fn is_admin(conn: &mut PgConnection, user_id: i32, organization_id: i32) -> QueryResult<bool> {
-    Ok(role_in(conn, user_id, organization_id)?
-        .is_some_and(|r| ADMIN_ROLES.contains(&r.as_str())))
+    Ok(role_in(conn, user_id, organization_id)?.is_some_and(|r| ADMIN_ROLES.contains(&r.as_str())))
 }

@@ -90,7 +90,10 @@ pub fn find_by_shortcode(conn: &mut PgConnection, shortcode: &str) -> QueryResul
 pub fn domains_of(conn: &mut PgConnection, ids: &[i32]) -> QueryResult<Vec<Domain>> {
     organizations_domain::table
         .filter(organizations_domain::tenant_id.eq_any(ids))
-        .order((organizations_domain::is_primary.desc(), organizations_domain::id))
+        .order((
+            organizations_domain::is_primary.desc(),
+            organizations_domain::id,
+        ))
         .select(Domain::as_select())
         .load(conn)
 }

@@ -165,4 +165,3 @@ pub fn list_page(
         .load(conn)?;
     Ok((rows, count.n, raw.n))
 }
-
