@@ -59,7 +59,7 @@ pub fn run(settings: &Settings, cmd: DbCommand) -> anyhow::Result<ExitCode> {
                 attempt += 1;
                 match PgConnection::establish(&maint) {
                     Ok(_) => {
-                        println!("database server is up (attempt {attempt})");
+                        say!("database server is up (attempt {attempt})");
                         return Ok(ExitCode::SUCCESS);
                     }
                     Err(e) if started.elapsed() < Duration::from_secs(timeout) => {
@@ -81,11 +81,11 @@ pub fn run(settings: &Settings, cmd: DbCommand) -> anyhow::Result<ExitCode> {
             .get_result::<Present>(&mut conn)?
             .present;
             if exists {
-                println!("database {name} exists");
+                say!("database {name} exists");
             } else {
                 // The name is validated above and quoted here.
                 diesel::sql_query(format!("CREATE DATABASE \"{name}\"")).execute(&mut conn)?;
-                println!("database {name} created");
+                say!("database {name} created");
             }
             Ok(ExitCode::SUCCESS)
         }

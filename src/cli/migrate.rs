@@ -21,7 +21,7 @@ pub struct MigrateArgs {
 pub fn run(settings: &Settings, args: &MigrateArgs) -> anyhow::Result<ExitCode> {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let jobs = args.jobs.unwrap_or(cores).clamp(1, 64);
-    let db = Database::connect(&settings.database_url, jobs as u32 + 1)?;
+    let db = Database::connect_quiet(&settings.database_url, jobs as u32 + 1)?;
     let bar = ProgressBar::hidden();
     if std::io::stderr().is_terminal() {
         bar.set_draw_target(ProgressDrawTarget::stderr());
@@ -42,7 +42,7 @@ pub fn run(settings: &Settings, args: &MigrateArgs) -> anyhow::Result<ExitCode> 
 
     let applied: usize = outcomes.iter().map(|o| o.applied.len()).sum();
     let failed: Vec<&SchemaOutcome> = outcomes.iter().filter(|o| o.error.is_some()).collect();
-    println!(
+    say!(
         "public migrations applied: {}; tenant migrations applied: {} across {} schemas; failed schemas: {}",
         public_applied.len(),
         applied,
@@ -51,7 +51,7 @@ pub fn run(settings: &Settings, args: &MigrateArgs) -> anyhow::Result<ExitCode> 
     );
     for o in &outcomes {
         if !o.applied.is_empty() {
-            println!(
+            say!(
                 "  {} ({}): applied {}",
                 o.schema,
                 label(o),

@@ -1,5 +1,13 @@
 //! The `plio` command line (SPEC 9). `main.rs` parses and calls [`run`].
 
+/// `println!` that ignores a closed stdout (`plio tenant list | head` must not panic).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 pub mod db;
 pub mod migrate;
 pub mod seed;

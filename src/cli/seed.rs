@@ -21,7 +21,7 @@ pub fn run(settings: &Settings, args: &SeedArgs) -> anyhow::Result<ExitCode> {
         let local = PathBuf::from("fixtures");
         local.join("roles.yaml").exists().then_some(local)
     });
-    let db = Database::connect(&settings.database_url, 1)?;
+    let db = Database::connect_quiet(&settings.database_url, 1)?;
     let mut conn = db.connection()?;
     let report = crate::seed::run(&mut conn, settings, dir.as_deref())?;
     let superuser = match report.superuser_created {
@@ -29,9 +29,11 @@ pub fn run(settings: &Settings, args: &SeedArgs) -> anyhow::Result<ExitCode> {
         Some(false) => "already present",
         None => "not configured (SUPERUSER_EMAIL/SUPERUSER_PASSWORD unset)",
     };
-    println!(
+    say!(
         "seeded: {} organization(s), {} domain(s), {} role(s); superuser {superuser}",
-        report.organizations, report.domains, report.roles
+        report.organizations,
+        report.domains,
+        report.roles
     );
     Ok(ExitCode::SUCCESS)
 }

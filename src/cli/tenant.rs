@@ -40,7 +40,7 @@ pub enum TenantCommand {
 
 /// Runs a tenant subcommand.
 pub fn run(settings: &Settings, cmd: TenantCommand) -> anyhow::Result<ExitCode> {
-    let db = Database::connect(&settings.database_url, 2)?;
+    let db = Database::connect_quiet(&settings.database_url, 2)?;
     let mut conn = db.connection()?;
     match cmd {
         TenantCommand::Create {
@@ -56,7 +56,7 @@ pub fn run(settings: &Settings, cmd: TenantCommand) -> anyhow::Result<ExitCode> 
             let started = Instant::now();
             let org =
                 provisioning::create_tenant(&mut conn, &new, &settings.default_tenant_domain)?;
-            println!(
+            say!(
                 "created {} (schema {}) in {:.1} ms",
                 org.shortcode,
                 org.schema_name,
@@ -72,9 +72,11 @@ pub fn run(settings: &Settings, cmd: TenantCommand) -> anyhow::Result<ExitCode> 
                 &mut conn,
             )
             .map(|rows: Vec<NameRow>| rows.into_iter().map(|r| r.name).collect())?;
-            println!(
+            say!(
                 "{:<24} {:<24} {:<28} DOMAINS",
-                "SHORTCODE", "SCHEMA", "STATE"
+                "SHORTCODE",
+                "SCHEMA",
+                "STATE"
             );
             for o in orgs {
                 let state = if o.deleted.is_some() {
@@ -101,7 +103,7 @@ pub fn run(settings: &Settings, cmd: TenantCommand) -> anyhow::Result<ExitCode> 
                         }
                     })
                     .collect();
-                println!(
+                say!(
                     "{:<24} {:<24} {:<28} {}",
                     o.shortcode,
                     o.schema_name,
@@ -118,7 +120,7 @@ pub fn run(settings: &Settings, cmd: TenantCommand) -> anyhow::Result<ExitCode> 
                 anyhow::bail!("{shortcode:?} is not a droppable tenant shortcode");
             }
             let org = provisioning::drop_tenant(&mut conn, &shortcode)?;
-            println!("dropped {} (schema {})", org.shortcode, org.schema_name);
+            say!("dropped {} (schema {})", org.shortcode, org.schema_name);
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -37,7 +37,7 @@ pub fn run(settings: &Settings, cmd: UserCommand) -> anyhow::Result<ExitCode> {
         anyhow::bail!("the password (first line of stdin) must be at least 8 characters");
     }
     let hash = password::hash(pw)?;
-    let db = Database::connect(&settings.database_url, 1)?;
+    let db = Database::connect_quiet(&settings.database_url, 1)?;
     let mut conn = db.connection()?;
     let email = user::normalize_email(&email);
     let created = conn.transaction(|conn| -> anyhow::Result<bool> {
@@ -67,7 +67,7 @@ pub fn run(settings: &Settings, cmd: UserCommand) -> anyhow::Result<ExitCode> {
             }
         }
     })?;
-    println!(
+    say!(
         "superuser {email} {}",
         if created { "created" } else { "updated" }
     );

@@ -61,8 +61,22 @@ impl Database {
     /// Builds a pool without connecting yet (the server can start while the database is down
     /// and answer 503 `database_unavailable` until it is back).
     pub fn connect(url: &str, size: u32) -> anyhow::Result<Self> {
+        Self::build(url, size, true)
+    }
+
+    /// As [`Database::connect`] for one-shot commands: connection failures are reported once,
+    /// by the command, instead of being logged at every retry.
+    pub fn connect_quiet(url: &str, size: u32) -> anyhow::Result<Self> {
+        Self::build(url, size, false)
+    }
+
+    fn build(url: &str, size: u32, log_errors: bool) -> anyhow::Result<Self> {
         let manager = ConnectionManager::<PgConnection>::new(url);
-        let pool = Pool::builder()
+        let mut builder = Pool::builder();
+        if !log_errors {
+            builder = builder.error_handler(Box::new(diesel::r2d2::NopErrorHandler));
+        }
+        let pool = builder
             .max_size(size)
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(3))
