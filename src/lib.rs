@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod db;
@@ -20,6 +21,7 @@ use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, NormalizePath, TrailingSlash};
 use actix_web::{web, App, HttpServer};
 
+use crate::cache::Cache;
 use crate::config::Settings;
 use crate::db::Database;
 use crate::tenancy::TenantRegistry;
@@ -41,6 +43,7 @@ impl Application {
     /// As [`Application::build`], on an already bound listener (tests bind port 0).
     pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow::Result<Self> {
         let db = Database::connect(&settings.database_url, settings.db_pool_size)?;
+        let cache = Cache::from_settings(&settings)?;
         let registry = TenantRegistry::new();
         if let Err(e) = registry.reload(&db) {
             // The server still starts: requests get 503 until the database is back, and the
@@ -51,11 +54,13 @@ impl Application {
         let refresh = Duration::from_millis(settings.tenant_refresh_ms);
         let workers = settings.workers;
         let db_data = web::Data::new(db.clone());
+        let cache_data = web::Data::new(cache);
         let registry_data = web::Data::new(registry.clone());
         let settings_data = web::Data::new(settings);
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(db_data.clone())
+                .app_data(cache_data.clone())
                 .app_data(registry_data.clone())
                 .app_data(settings_data.clone())
                 .configure(api::configure)

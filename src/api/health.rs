@@ -4,7 +4,7 @@ use actix_web::{web, HttpResponse};
 use diesel::RunQueryDsl;
 use serde_json::json;
 
-use crate::config::{CacheBackend, Settings};
+use crate::cache::Cache;
 use crate::db::Database;
 use crate::error::{AppError, Code};
 use crate::tenancy::TenantRegistry;
@@ -17,7 +17,7 @@ pub async fn healthz() -> HttpResponse {
 /// Readiness: the database answers `SELECT 1`.
 pub async fn readyz(
     db: web::Data<Database>,
-    settings: web::Data<Settings>,
+    cache: web::Data<Cache>,
     registry: web::Data<TenantRegistry>,
 ) -> Result<HttpResponse, AppError> {
     db.shared(|conn| {
@@ -29,16 +29,11 @@ pub async fn readyz(
         Code::Internal => AppError::new(Code::DatabaseUnavailable),
         _ => e,
     })?;
-    let cache = match settings.cache_backend {
-        CacheBackend::Memory => "memory",
-        CacheBackend::Redis => "redis",
-        CacheBackend::None => "none",
-    };
     let (connections, idle) = db.pool_state();
     Ok(HttpResponse::Ok().json(json!({
         "status": "ok",
         "database": "ok",
-        "cache": cache,
+        "cache": {"backend": cache.backend_name(), "state": cache.health(), "stats": cache.stats()},
         "tenants": registry.len(),
         "pool": {"connections": connections, "idle": idle},
     })))

@@ -8,6 +8,7 @@ macro_rules! say {
     }};
 }
 
+pub mod cache;
 pub mod db;
 pub mod migrate;
 pub mod seed;
@@ -45,6 +46,9 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(user::UserCommand),
+    /// Inspect and clear the Redis cache.
+    #[command(subcommand)]
+    Cache(cache::CacheCommand),
     /// Database server helpers used by entrypoint.sh.
     #[command(subcommand)]
     Db(db::DbCommand),
@@ -66,6 +70,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Seed(args) => seed::run(&settings, &args),
         Command::Tenant(cmd) => tenant::run(&settings, cmd),
         Command::User(cmd) => user::run(&settings, cmd),
+        Command::Cache(cmd) => cache::run(&settings, cmd),
         Command::Db(cmd) => db::run(&settings, cmd),
     };
     match result {

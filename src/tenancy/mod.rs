@@ -131,8 +131,8 @@ pub struct Tenant {
 }
 
 impl Tenant {
-    /// Builds a tenant (registry and CLI only).
-    pub(crate) fn new(id: Option<TenantId>, shortcode: String, schema: SchemaName) -> Self {
+    /// Builds a tenant. Requests get theirs from the resolver; tools and tests build them.
+    pub fn new(id: Option<TenantId>, shortcode: String, schema: SchemaName) -> Self {
         Self {
             id,
             shortcode,

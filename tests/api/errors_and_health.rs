@@ -40,7 +40,8 @@ async fn readyz_reports_the_database_and_the_cache() {
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["database"], "ok");
-    assert_eq!(body["cache"], "memory");
+    assert_eq!(body["cache"]["backend"], "memory");
+    assert_eq!(body["cache"]["state"], "ok");
 }
 
 #[actix_web::test]

@@ -2,6 +2,7 @@
 //! over HTTP (or runs the real `plio` binary) against real PostgreSQL.
 
 mod auth;
+mod cache;
 mod cli;
 mod errors_and_health;
 mod helpers;

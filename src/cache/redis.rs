@@ -1,0 +1,230 @@
+//! The Redis backend (deadpool-redis). Values are JSON strings, readable with `redis-cli`.
+//!
+//! No stale fill: every entry has a version key that each invalidation increments (atomically
+//! with deleting the entry). A reader gets the entry and its version in the same MGET; its
+//! fill is a Lua script that stores the value only if the version (and the tenant's
+//! generation) are still what the reader saw. Version keys live a day: a fill can only slip
+//! through if its load took longer than that.
+//! Whole-tenant clear: the tenant generation is incremented (refusing in-flight fills) and the
+//! tenant's key index (a set maintained by the fill script) is unlinked: the cost depends on
+//! that tenant's keys only.
+
+use deadpool_redis::redis::{self, AsyncCommands, Script};
+use deadpool_redis::{Config, Pool, Runtime};
+
+use super::keys::{KeySpace, Rendered};
+
+/// How long version keys outlive the invalidation that set them.
+const VERSION_TTL_SECS: i64 = 86_400;
+
+/// Stores each (entry, version, tenant gen, index) group whose tokens still match.
+const FILL_SCRIPT: &str = r"
+local ttl = tonumber(ARGV[1])
+local stored = {}
+for i = 0, (#KEYS / 4) - 1 do
+  local entry, version, tgen, index = KEYS[4*i+1], KEYS[4*i+2], KEYS[4*i+3], KEYS[4*i+4]
+  local value, vtok, gtok = ARGV[3*i+2], ARGV[3*i+3], ARGV[3*i+4]
+  if (redis.call('GET', version) or '0') == vtok and (redis.call('GET', tgen) or '0') == gtok then
+    redis.call('SET', entry, value, 'EX', ttl)
+    redis.call('SADD', index, entry)
+    if redis.call('TTL', index) < ttl then redis.call('EXPIRE', index, ttl) end
+    stored[i+1] = 1
+  else
+    stored[i+1] = 0
+  end
+end
+return stored
+";
+
+/// What a reader saw: the entry's version and its tenant's generation.
+#[derive(Clone, Debug)]
+pub struct RedisToken {
+    version: String,
+    tenant_gen: String,
+}
+
+/// The Redis backend.
+pub struct RedisBackend {
+    pool: Pool,
+    fill: Script,
+}
+
+/// Result alias.
+pub type RedisResult<T> = Result<T, redis::RedisError>;
+
+fn pool_error(e: impl std::fmt::Display) -> redis::RedisError {
+    redis::RedisError::from((redis::ErrorKind::IoError, "redis pool", e.to_string()))
+}
+
+impl RedisBackend {
+    /// A pool for `url` (no connection is made until first use).
+    pub fn new(url: &str, max_size: usize) -> anyhow::Result<Self> {
+        let mut cfg = Config::from_url(url);
+        cfg.pool = Some(deadpool_redis::PoolConfig::new(max_size));
+        let pool = cfg
+            .create_pool(Some(Runtime::Tokio1))
+            .map_err(|e| anyhow::anyhow!("REDIS_URL: {e}"))?;
+        Ok(Self {
+            pool,
+            fill: Script::new(FILL_SCRIPT),
+        })
+    }
+
+    async fn conn(&self) -> RedisResult<deadpool_redis::Connection> {
+        self.pool.get().await.map_err(pool_error)
+    }
+
+    /// One MGET for the entries, their versions and their tenants' generations.
+    pub async fn get_many(
+        &self,
+        keys: &[Rendered],
+    ) -> RedisResult<Vec<(Option<String>, RedisToken)>> {
+        let mut conn = self.conn().await?;
+        let mut cmd = redis::cmd("MGET");
+        for k in keys {
+            cmd.arg(&k.entry).arg(&k.version).arg(&k.tenant_gen);
+        }
+        let values: Vec<Option<String>> = cmd.query_async(&mut conn).await?;
+        Ok(values
+            .chunks(3)
+            .map(|c| {
+                let get = |i: usize| c.get(i).cloned().flatten();
+                (
+                    get(0),
+                    RedisToken {
+                        version: get(1).unwrap_or_else(|| "0".into()),
+                        tenant_gen: get(2).unwrap_or_else(|| "0".into()),
+                    },
+                )
+            })
+            .collect())
+    }
+
+    /// Stores the values whose tokens still match, in one script call; returns, per item,
+    /// whether it was stored.
+    pub async fn set_many(
+        &self,
+        items: &[(&Rendered, &str, &RedisToken)],
+        ttl_secs: u64,
+    ) -> RedisResult<Vec<bool>> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.conn().await?;
+        let mut inv = self.fill.prepare_invoke();
+        inv.arg(ttl_secs);
+        for (k, value, token) in items {
+            inv.key(&k.entry)
+                .key(&k.version)
+                .key(&k.tenant_gen)
+                .key(&k.tenant_index)
+                .arg(*value)
+                .arg(&token.version)
+                .arg(&token.tenant_gen);
+        }
+        let stored: Vec<i64> = inv.invoke_async(&mut conn).await?;
+        Ok(stored.into_iter().map(|s| s == 1).collect())
+    }
+
+    /// Bumps the versions and removes the entries, atomically (MULTI).
+    pub async fn invalidate(&self, keys: &[Rendered]) -> RedisResult<()> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.conn().await?;
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        for k in keys {
+            pipe.incr(&k.version, 1)
+                .ignore()
+                .expire(&k.version, VERSION_TTL_SECS)
+                .ignore()
+                .unlink(&k.entry)
+                .ignore();
+        }
+        pipe.query_async::<()>(&mut conn).await
+    }
+
+    /// Clears one tenant: bump its generation, unlink its indexed keys. Returns keys removed.
+    pub async fn clear_tenant(&self, ks: &KeySpace, schema: &str) -> RedisResult<u64> {
+        let mut conn = self.conn().await?;
+        let index = ks.tenant_index(schema);
+        let _: i64 = conn.incr(ks.tenant_gen(schema), 1).await?;
+        let members: Vec<String> = conn.smembers(&index).await?;
+        let mut removed = 0u64;
+        for chunk in members.chunks(500) {
+            let n: u64 = conn.unlink(chunk).await?;
+            removed += n;
+        }
+        let _: u64 = conn.unlink(&index).await?;
+        Ok(removed)
+    }
+
+    /// Lists keys matching a pattern (SCAN; for tools, not for request paths).
+    pub async fn scan(&self, pattern: &str) -> RedisResult<Vec<String>> {
+        let mut conn = self.conn().await?;
+        let mut cursor: u64 = 0;
+        let mut out = Vec::new();
+        loop {
+            let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(pattern)
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut conn)
+                .await?;
+            out.extend(batch);
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+        Ok(out)
+    }
+
+    /// Clears every entry under the prefix; bumps every tenant generation seen.
+    pub async fn clear_all(&self, ks: &KeySpace) -> RedisResult<u64> {
+        let keys = self.scan(&ks.everything()).await?;
+        let mut conn = self.conn().await?;
+        let gen_prefix = ks.tenant_gen("");
+        let version_prefix = ks.version_prefix();
+        let mut doomed = Vec::new();
+        for k in keys {
+            if k.starts_with(&gen_prefix) {
+                let _: i64 = conn.incr(&k, 1).await?;
+            } else if !k.starts_with(&version_prefix) {
+                doomed.push(k);
+            }
+        }
+        let mut removed = 0u64;
+        for chunk in doomed.chunks(500) {
+            let n: u64 = conn.unlink(chunk).await?;
+            removed += n;
+        }
+        Ok(removed)
+    }
+
+    /// `INFO memory` used_memory_human, and the server's total key count.
+    pub async fn server_summary(&self) -> RedisResult<(String, u64)> {
+        let mut conn = self.conn().await?;
+        let info: String = redis::cmd("INFO")
+            .arg("memory")
+            .query_async(&mut conn)
+            .await?;
+        let used = info
+            .lines()
+            .find_map(|l| l.strip_prefix("used_memory_human:"))
+            .unwrap_or("?")
+            .trim()
+            .to_string();
+        let dbsize: u64 = redis::cmd("DBSIZE").query_async(&mut conn).await?;
+        Ok((used, dbsize))
+    }
+
+    /// A raw GET (used by tests and the ceiling benchmark).
+    pub async fn raw_get(&self, key: &str) -> RedisResult<Option<String>> {
+        let mut conn = self.conn().await?;
+        conn.get(key).await
+    }
+}
