@@ -297,6 +297,9 @@ impl Cache {
                 None
             }
             Err(_) => {
+                if let Backend::Redis(r) = &self.inner.backend {
+                    r.reset();
+                }
                 self.failed(op, "timed out");
                 None
             }

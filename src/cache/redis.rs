@@ -9,6 +9,10 @@
 //! tenant's key index (a set maintained by the fill script) is unlinked: the cost depends on
 //! that tenant's keys only.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::RwLock;
+
+use deadpool_redis::redis::aio::MultiplexedConnection;
 use deadpool_redis::redis::{self, AsyncCommands, Script};
 use deadpool_redis::{Config, Pool, Runtime};
 
@@ -44,9 +48,35 @@ pub struct RedisToken {
 }
 
 /// The Redis backend.
+///
+/// deadpool-redis creates the connections, but a checkout costs a round trip (its recycle
+/// check sends PING), which doubled the latency of a hit. Its connections are multiplexed
+/// (built to be shared by concurrent callers), so the backend takes a few out of the pool
+/// once, shares them round-robin, and replaces one from the pool when a call on it fails.
 pub struct RedisBackend {
     pool: Pool,
+    slots: Vec<RwLock<Option<MultiplexedConnection>>>,
+    next: AtomicUsize,
     fill: Script,
+}
+
+/// A connection borrowed from a slot; [`Slot::check`] drops the slot's connection when a
+/// call on it failed, so the next call opens a fresh one.
+struct Slot<'a> {
+    backend: &'a RedisBackend,
+    index: usize,
+    conn: MultiplexedConnection,
+}
+
+impl Slot<'_> {
+    fn check<T>(&self, result: RedisResult<T>) -> RedisResult<T> {
+        if result.is_err() {
+            *self.backend.slots[self.index]
+                .write()
+                .unwrap_or_else(|p| p.into_inner()) = None;
+        }
+        result
+    }
 }
 
 /// Result alias.
@@ -57,21 +87,51 @@ fn pool_error(e: impl std::fmt::Display) -> redis::RedisError {
 }
 
 impl RedisBackend {
-    /// A pool for `url` (no connection is made until first use).
-    pub fn new(url: &str, max_size: usize) -> anyhow::Result<Self> {
+    /// A backend for `url` sharing `connections` multiplexed connections (none is made
+    /// until first use).
+    pub fn new(url: &str, connections: usize) -> anyhow::Result<Self> {
+        let connections = connections.clamp(1, 64);
         let mut cfg = Config::from_url(url);
-        cfg.pool = Some(deadpool_redis::PoolConfig::new(max_size));
+        cfg.pool = Some(deadpool_redis::PoolConfig::new(connections + 2));
         let pool = cfg
             .create_pool(Some(Runtime::Tokio1))
             .map_err(|e| anyhow::anyhow!("REDIS_URL: {e}"))?;
         Ok(Self {
             pool,
+            slots: (0..connections).map(|_| RwLock::new(None)).collect(),
+            next: AtomicUsize::new(0),
             fill: Script::new(FILL_SCRIPT),
         })
     }
 
-    async fn conn(&self) -> RedisResult<deadpool_redis::Connection> {
-        self.pool.get().await.map_err(pool_error)
+    /// Drops every shared connection (after a timeout: a connection may be stuck).
+    pub fn reset(&self) {
+        for slot in &self.slots {
+            *slot.write().unwrap_or_else(|p| p.into_inner()) = None;
+        }
+    }
+
+    /// A shared connection and its slot (to report it broken).
+    async fn conn(&self) -> RedisResult<Slot<'_>> {
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
+        let existing = self.slots[i]
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let conn = match existing {
+            Some(c) => c,
+            None => {
+                let object = self.pool.get().await.map_err(pool_error)?;
+                let c = deadpool_redis::Connection::take(object);
+                *self.slots[i].write().unwrap_or_else(|p| p.into_inner()) = Some(c.clone());
+                c
+            }
+        };
+        Ok(Slot {
+            backend: self,
+            index: i,
+            conn,
+        })
     }
 
     /// One MGET for the entries, their versions and their tenants' generations.
@@ -79,12 +139,13 @@ impl RedisBackend {
         &self,
         keys: &[Rendered],
     ) -> RedisResult<Vec<(Option<String>, RedisToken)>> {
-        let mut conn = self.conn().await?;
         let mut cmd = redis::cmd("MGET");
         for k in keys {
             cmd.arg(&k.entry).arg(&k.version).arg(&k.tenant_gen);
         }
-        let values: Vec<Option<String>> = cmd.query_async(&mut conn).await?;
+        let mut slot = self.conn().await?;
+        let result = cmd.query_async::<Vec<Option<String>>>(&mut slot.conn).await;
+        let values = slot.check(result)?;
         Ok(values
             .chunks(3)
             .map(|c| {
@@ -110,7 +171,6 @@ impl RedisBackend {
         if items.is_empty() {
             return Ok(Vec::new());
         }
-        let mut conn = self.conn().await?;
         let mut inv = self.fill.prepare_invoke();
         inv.arg(ttl_secs);
         for (k, value, token) in items {
@@ -122,8 +182,9 @@ impl RedisBackend {
                 .arg(&token.version)
                 .arg(&token.tenant_gen);
         }
-        let stored: Vec<i64> = inv.invoke_async(&mut conn).await?;
-        Ok(stored.into_iter().map(|s| s == 1).collect())
+        let mut slot = self.conn().await?;
+        let result = inv.invoke_async::<Vec<i64>>(&mut slot.conn).await;
+        Ok(slot.check(result)?.into_iter().map(|s| s == 1).collect())
     }
 
     /// Bumps the versions and removes the entries, atomically (MULTI).
@@ -131,7 +192,6 @@ impl RedisBackend {
         if keys.is_empty() {
             return Ok(());
         }
-        let mut conn = self.conn().await?;
         let mut pipe = redis::pipe();
         pipe.atomic();
         for k in keys {
@@ -142,89 +202,104 @@ impl RedisBackend {
                 .unlink(&k.entry)
                 .ignore();
         }
-        pipe.query_async::<()>(&mut conn).await
+        let mut slot = self.conn().await?;
+        let result = pipe.query_async::<()>(&mut slot.conn).await;
+        slot.check(result)
     }
 
     /// Clears one tenant: bump its generation, unlink its indexed keys. Returns keys removed.
     pub async fn clear_tenant(&self, ks: &KeySpace, schema: &str) -> RedisResult<u64> {
-        let mut conn = self.conn().await?;
         let index = ks.tenant_index(schema);
-        let _: i64 = conn.incr(ks.tenant_gen(schema), 1).await?;
-        let members: Vec<String> = conn.smembers(&index).await?;
-        let mut removed = 0u64;
-        for chunk in members.chunks(500) {
-            let n: u64 = conn.unlink(chunk).await?;
-            removed += n;
+        let gen = ks.tenant_gen(schema);
+        let mut slot = self.conn().await?;
+        let result = async {
+            let conn = &mut slot.conn;
+            let _: i64 = conn.incr(&gen, 1).await?;
+            let members: Vec<String> = conn.smembers(&index).await?;
+            let mut removed = 0u64;
+            for chunk in members.chunks(500) {
+                let n: u64 = conn.unlink(chunk).await?;
+                removed += n;
+            }
+            let _: u64 = conn.unlink(&index).await?;
+            Ok(removed)
         }
-        let _: u64 = conn.unlink(&index).await?;
-        Ok(removed)
+        .await;
+        slot.check(result)
     }
 
     /// Lists keys matching a pattern (SCAN; for tools, not for request paths).
     pub async fn scan(&self, pattern: &str) -> RedisResult<Vec<String>> {
-        let mut conn = self.conn().await?;
-        let mut cursor: u64 = 0;
-        let mut out = Vec::new();
-        loop {
-            let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(pattern)
-                .arg("COUNT")
-                .arg(1000)
-                .query_async(&mut conn)
-                .await?;
-            out.extend(batch);
-            if next == 0 {
-                break;
+        let mut slot = self.conn().await?;
+        let result = async {
+            let mut cursor: u64 = 0;
+            let mut out = Vec::new();
+            loop {
+                let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg(pattern)
+                    .arg("COUNT")
+                    .arg(1000)
+                    .query_async(&mut slot.conn)
+                    .await?;
+                out.extend(batch);
+                if next == 0 {
+                    break;
+                }
+                cursor = next;
             }
-            cursor = next;
+            Ok(out)
         }
-        Ok(out)
+        .await;
+        slot.check(result)
     }
 
     /// Clears every entry under the prefix; bumps every tenant generation seen.
     pub async fn clear_all(&self, ks: &KeySpace) -> RedisResult<u64> {
         let keys = self.scan(&ks.everything()).await?;
-        let mut conn = self.conn().await?;
         let gen_prefix = ks.tenant_gen("");
         let version_prefix = ks.version_prefix();
-        let mut doomed = Vec::new();
-        for k in keys {
-            if k.starts_with(&gen_prefix) {
-                let _: i64 = conn.incr(&k, 1).await?;
-            } else if !k.starts_with(&version_prefix) {
-                doomed.push(k);
+        let mut slot = self.conn().await?;
+        let result = async {
+            let conn = &mut slot.conn;
+            let mut doomed = Vec::new();
+            for k in keys {
+                if k.starts_with(&gen_prefix) {
+                    let _: i64 = conn.incr(&k, 1).await?;
+                } else if !k.starts_with(&version_prefix) {
+                    doomed.push(k);
+                }
             }
+            let mut removed = 0u64;
+            for chunk in doomed.chunks(500) {
+                let n: u64 = conn.unlink(chunk).await?;
+                removed += n;
+            }
+            Ok(removed)
         }
-        let mut removed = 0u64;
-        for chunk in doomed.chunks(500) {
-            let n: u64 = conn.unlink(chunk).await?;
-            removed += n;
-        }
-        Ok(removed)
+        .await;
+        slot.check(result)
     }
 
     /// `INFO memory` used_memory_human, and the server's total key count.
     pub async fn server_summary(&self) -> RedisResult<(String, u64)> {
-        let mut conn = self.conn().await?;
-        let info: String = redis::cmd("INFO")
-            .arg("memory")
-            .query_async(&mut conn)
-            .await?;
-        let used = info
-            .lines()
-            .find_map(|l| l.strip_prefix("used_memory_human:"))
-            .unwrap_or("?")
-            .trim()
-            .to_string();
-        let dbsize: u64 = redis::cmd("DBSIZE").query_async(&mut conn).await?;
-        Ok((used, dbsize))
-    }
-
-    /// A raw GET (used by tests and the ceiling benchmark).
-    pub async fn raw_get(&self, key: &str) -> RedisResult<Option<String>> {
-        let mut conn = self.conn().await?;
-        conn.get(key).await
+        let mut slot = self.conn().await?;
+        let result = async {
+            let info: String = redis::cmd("INFO")
+                .arg("memory")
+                .query_async(&mut slot.conn)
+                .await?;
+            let used = info
+                .lines()
+                .find_map(|l| l.strip_prefix("used_memory_human:"))
+                .unwrap_or("?")
+                .trim()
+                .to_string();
+            let dbsize: u64 = redis::cmd("DBSIZE").query_async(&mut slot.conn).await?;
+            Ok((used, dbsize))
+        }
+        .await;
+        slot.check(result)
     }
 }
