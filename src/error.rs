@@ -41,6 +41,7 @@ error_codes! {
     UnsupportedGrantType => (BAD_REQUEST, "unsupported_grant_type", "The grant type is not supported."),
     NotAuthenticated => (UNAUTHORIZED, "not_authenticated", "Authentication credentials were not provided."),
     InvalidToken => (UNAUTHORIZED, "invalid_token", "The access token is invalid or expired."),
+    InvalidOtp => (UNAUTHORIZED, "invalid_otp", "unauthorized"),
     PermissionDenied => (FORBIDDEN, "permission_denied", "You do not have permission to perform this action."),
     NotFound => (NOT_FOUND, "not_found", "Not found."),
     TenantNotFound => (NOT_FOUND, "tenant_not_found", "No organization matches this request."),

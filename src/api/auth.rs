@@ -20,12 +20,18 @@ pub struct TokenRequest {
 }
 
 #[derive(Debug, Default, Deserialize)]
+struct SsoRequest {
+    unique_id: Option<String>,
+    api_key: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
 struct RevokeRequest {
     token: Option<String>,
 }
 
 /// Parses a JSON or form body into `T`.
-fn parse_body<T: serde::de::DeserializeOwned>(
+pub fn parse_body<T: serde::de::DeserializeOwned>(
     req: &HttpRequest,
     body: &[u8],
 ) -> Result<T, AppError> {
@@ -130,4 +136,54 @@ pub async fn revoke_token(
             .await?;
     }
     Ok(HttpResponse::Ok().json(serde_json::json!({})))
+}
+
+/// `POST /auth/generate-external-auth-access-token/` `{unique_id, api_key}`: SSO. The user
+/// is scoped by (unique_id, organization of the api_key): the same unique_id under another
+/// organization is another user. Plio's messages for missing keys and a bad api_key.
+pub async fn sso_token(
+    req: HttpRequest,
+    body: web::Bytes,
+    db: web::Data<Database>,
+) -> Result<HttpResponse, AppError> {
+    let form: SsoRequest = parse_body(&req, &body)?;
+    let present = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let unique_id = present(&form.unique_id)
+        .ok_or_else(|| AppError::with_detail(Code::Invalid, "unique_id not provided."))?;
+    let api_key = present(&form.api_key)
+        .ok_or_else(|| AppError::with_detail(Code::Invalid, "api_key not provided."))?;
+    let invalid = || AppError::with_detail(Code::Invalid, "Invalid api_key provided.");
+    if api_key.len() > 64 {
+        return Err(invalid());
+    }
+    if unique_id.chars().count() > 255 {
+        return Err(AppError::field(
+            "unique_id",
+            "Ensure this field has no more than 255 characters.",
+        ));
+    }
+    let pair = db
+        .shared(move |conn| {
+            use crate::db::schema::organization;
+            use diesel::prelude::*;
+            let org: Option<i32> = organization::table
+                .filter(organization::api_key.eq(&api_key))
+                .filter(organization::deleted.is_null())
+                .select(organization::id)
+                .first(conn)
+                .optional()?;
+            let org = org.ok_or_else(invalid)?;
+            let user_id = user::get_or_create_sso(conn, &unique_id, org)?;
+            user::touch_login(conn, user_id)?;
+            Ok(tokens::issue(conn, user_id)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(pair))
 }

@@ -93,6 +93,41 @@ impl Input {
         }
     }
 
+    /// A boolean.
+    pub fn boolean(&mut self, key: &str) -> Option<bool> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => None,
+            Some(Value::Bool(b)) => Some(*b),
+            Some(_) => {
+                self.error(key, "Must be a valid boolean.");
+                None
+            }
+        }
+    }
+
+    /// A positive integer id (a primary key reference).
+    pub fn id(&mut self, key: &str, required: bool) -> Option<i32> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => {
+                if required {
+                    self.error(key, "This field is required.");
+                }
+                None
+            }
+            Some(v) => match v
+                .as_i64()
+                .and_then(|n| i32::try_from(n).ok())
+                .filter(|n| *n > 0)
+            {
+                Some(n) => Some(n),
+                None => {
+                    self.error(key, "Incorrect type. Expected pk value.");
+                    None
+                }
+            },
+        }
+    }
+
     /// Ends validation: the collected errors, if any, as one 400.
     pub fn finish(self) -> Result<(), AppError> {
         if self.errors.is_empty() {

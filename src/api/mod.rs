@@ -3,8 +3,12 @@
 pub mod auth;
 pub mod health;
 pub mod input;
+pub mod memberships;
 pub mod organizations;
+pub mod otp;
 pub mod plios;
+pub mod roles;
+pub mod users;
 
 use std::time::Instant;
 
@@ -43,6 +47,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/readyz/").get(health::readyz))
     .service(web::resource("/auth/token/").post(auth::create_token))
     .service(web::resource("/auth/revoke-token/").post(auth::revoke_token))
+    .service(web::resource("/auth/generate-external-auth-access-token/").post(auth::sso_token))
     .service(
         web::scope("/api/v1")
             .service(
@@ -60,6 +65,46 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(
                 web::resource("/organizations/{id}/setting/")
                     .route(web::patch().to(organizations::update_organization_setting)),
+            )
+            .service(
+                web::resource("/organizations/{id}/rotate-api-key/")
+                    .post(organizations::rotate_api_key),
+            )
+            .service(web::resource("/otp/request/").post(otp::request_otp))
+            .service(web::resource("/otp/verify/").post(otp::verify_otp))
+            // Declared before users/{id}/ so that it is not read as an id (as in Plio).
+            .service(web::resource("/users/token/").get(users::get_user_by_token))
+            .service(
+                web::resource("/users/")
+                    .get(users::list_users)
+                    .post(users::create_user),
+            )
+            .service(
+                web::resource("/users/{id}/")
+                    .get(users::get_user)
+                    .put(users::update_user)
+                    .patch(users::update_user)
+                    .delete(users::delete_user),
+            )
+            .service(web::resource("/users/{id}/setting/").patch(users::update_user_setting))
+            .service(
+                web::resource("/users/{id}/config/")
+                    .get(users::get_user_config)
+                    .patch(users::update_user_config),
+            )
+            .service(web::resource("/roles/").get(roles::list_roles))
+            .service(web::resource("/roles/{id}/").get(roles::get_role))
+            .service(
+                web::resource("/organization-users/")
+                    .get(memberships::list_memberships)
+                    .post(memberships::create_membership),
+            )
+            .service(
+                web::resource("/organization-users/{id}/")
+                    .get(memberships::get_membership)
+                    .put(memberships::update_membership)
+                    .patch(memberships::update_membership)
+                    .delete(memberships::delete_membership),
             )
             .service(web::resource("/plios/").route(web::get().to(plios::list_plios))),
     )

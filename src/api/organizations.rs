@@ -9,9 +9,11 @@ use serde_json::Value;
 
 use crate::api::input::Input;
 use crate::auth::AuthUser;
+use crate::cache::{Cache, EntryKey, Invalidations};
 use crate::config::Settings;
 use crate::db::models::membership;
 use crate::db::models::organization::{self as model, Domain, Organization, OrganizationChanges};
+use crate::db::models::user as user_model;
 use crate::db::schema::{organization, organizations_domain};
 use crate::db::Database;
 use crate::error::{AppError, Code};
@@ -116,16 +118,70 @@ pub async fn create_organization(
     Ok(HttpResponse::Created().json(created))
 }
 
-/// `GET /api/v1/organizations/{id}/`.
+fn require_superuser_or_admin(
+    conn: &mut PgConnection,
+    user: &AuthUser,
+    org: i32,
+) -> Result<(), AppError> {
+    if user.is_superuser || membership::is_admin(conn, user.id, org)? {
+        Ok(())
+    } else {
+        Err(AppError::new(Code::PermissionDenied))
+    }
+}
+
+/// Invalidates the cached user payloads of an organization's members (they embed its name).
+fn invalidate_members(
+    conn: &mut PgConnection,
+    inv: &mut Invalidations,
+    org: i32,
+) -> Result<(), AppError> {
+    for id in user_model::member_ids(conn, org)? {
+        inv.entry(EntryKey::global::<user_model::UserPayload>(i64::from(id)));
+    }
+    Ok(())
+}
+
+/// `GET /api/v1/organizations/{id}/` (superusers and that organization's admins).
 pub async fn get_organization(
     user: AuthUser,
     path: web::Path<i32>,
     db: web::Data<Database>,
 ) -> Result<HttpResponse, AppError> {
-    require_superuser(&user)?;
     let id = path.into_inner();
-    let org = db.shared(move |conn| load_payload(conn, id)).await?;
+    let org = db
+        .shared(move |conn| {
+            require_superuser_or_admin(conn, &user, id)?;
+            load_payload(conn, id)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(org))
+}
+
+/// `POST /api/v1/organizations/{id}/rotate-api-key/` (superusers and that organization's
+/// admins): a new api_key from the CSPRNG; the old one stops working at once.
+pub async fn rotate_api_key(
+    user: AuthUser,
+    path: web::Path<i32>,
+    db: web::Data<Database>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let key = db
+        .shared(move |conn| {
+            require_superuser_or_admin(conn, &user, id)?;
+            model::find_live(conn, id)?;
+            let key = crate::secrets::random_string(32, crate::secrets::ALPHANUMERIC);
+            diesel::update(organization::table.find(id))
+                .set((
+                    organization::api_key.eq(&key),
+                    organization::updated_at.eq(Utc::now()),
+                ))
+                .execute(conn)?;
+            Ok(key)
+        })
+        .await?;
+    tracing::info!(organization_id = id, "api_key rotated");
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "api_key": key })))
 }
 
 /// `PUT|PATCH /api/v1/organizations/{id}/`: name, config and primary domain; the shortcode
@@ -136,6 +192,7 @@ pub async fn update_organization(
     body: web::Json<Value>,
     req: actix_web::HttpRequest,
     db: web::Data<Database>,
+    cache: web::Data<Cache>,
     registry: web::Data<TenantRegistry>,
 ) -> Result<HttpResponse, AppError> {
     require_superuser(&user)?;
@@ -156,9 +213,10 @@ pub async fn update_organization(
     let schema_name = input.string("schema_name", false, 63);
     input.finish()?;
 
-    let updated = db
-        .shared(move |conn| {
+    let updated = cache
+        .write_shared(&db, move |conn, inv| {
             let current = model::find_live(conn, id)?;
+            invalidate_members(conn, inv, id)?;
             if shortcode.is_some_and(|s| s != current.shortcode) {
                 return Err(AppError::field(
                     "shortcode",
@@ -223,27 +281,30 @@ pub async fn delete_organization(
     user: AuthUser,
     path: web::Path<i32>,
     db: web::Data<Database>,
+    cache: web::Data<Cache>,
     registry: web::Data<TenantRegistry>,
 ) -> Result<HttpResponse, AppError> {
     require_superuser(&user)?;
     let id = path.into_inner();
-    db.shared(move |conn| {
-        let current = model::find_live(conn, id)?;
-        if current.schema_name == "public" {
-            return Err(AppError::with_detail(
-                Code::Invalid,
-                "The personal workspace (public organization) cannot be deleted.",
-            ));
-        }
-        diesel::update(organization::table.find(id))
-            .set((
-                organization::deleted.eq(Some(Utc::now())),
-                organization::updated_at.eq(Utc::now()),
-            ))
-            .execute(conn)?;
-        Ok(())
-    })
-    .await?;
+    cache
+        .write_shared(&db, move |conn, inv| {
+            let current = model::find_live(conn, id)?;
+            invalidate_members(conn, inv, id)?;
+            if current.schema_name == "public" {
+                return Err(AppError::with_detail(
+                    Code::Invalid,
+                    "The personal workspace (public organization) cannot be deleted.",
+                ));
+            }
+            diesel::update(organization::table.find(id))
+                .set((
+                    organization::deleted.eq(Some(Utc::now())),
+                    organization::updated_at.eq(Utc::now()),
+                ))
+                .execute(conn)?;
+            Ok(())
+        })
+        .await?;
     registry.reload_async(&db).await;
     tracing::info!(organization_id = id, "organization soft-deleted");
     Ok(HttpResponse::NoContent().finish())

@@ -83,6 +83,8 @@ diesel::table! {
         mobile -> Varchar,
         otp_hash -> Varchar,
         expires_at -> Timestamptz,
+        attempts -> Int4,
+        consumed_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
     }

@@ -45,9 +45,12 @@ CREATE INDEX organization_user_organization_idx ON public.organization_user (org
 CREATE TABLE public.one_time_password (
     id         SERIAL PRIMARY KEY,
     mobile     VARCHAR(20)  NOT NULL,
-    -- SHA-256 of the code; the code itself is never stored.
-    otp_hash   VARCHAR(64)  NOT NULL,
-    expires_at TIMESTAMPTZ  NOT NULL,
+    -- SHA-256 of mobile and code; the code itself is never stored.
+    otp_hash    VARCHAR(64)  NOT NULL,
+    expires_at  TIMESTAMPTZ  NOT NULL,
+    -- Wrong guesses against this code; at 5 it stops working.
+    attempts    INTEGER      NOT NULL DEFAULT 0,
+    consumed_at TIMESTAMPTZ,
     created_at TIMESTAMPTZ  NOT NULL DEFAULT now(),
     updated_at TIMESTAMPTZ  NOT NULL DEFAULT now()
 );

@@ -31,3 +31,98 @@ pub fn is_member(conn: &mut PgConnection, user_id: i32, organization_id: i32) ->
 pub fn is_admin(conn: &mut PgConnection, user_id: i32, organization_id: i32) -> QueryResult<bool> {
     Ok(role_in(conn, user_id, organization_id)?.is_some_and(|r| ADMIN_ROLES.contains(&r.as_str())))
 }
+
+/// A membership row with names.
+#[derive(Debug, Clone, Queryable, serde::Serialize)]
+pub struct Membership {
+    pub id: i32,
+    pub user: i32,
+    pub organization: i32,
+    pub role: i32,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+type MembershipColumns = (
+    organization_user::id,
+    organization_user::user_id,
+    organization_user::organization_id,
+    organization_user::role_id,
+    organization_user::created_at,
+    organization_user::updated_at,
+);
+
+const COLUMNS: MembershipColumns = (
+    organization_user::id,
+    organization_user::user_id,
+    organization_user::organization_id,
+    organization_user::role_id,
+    organization_user::created_at,
+    organization_user::updated_at,
+);
+
+/// Memberships of the given organizations (all when `None`), by id.
+pub fn list(
+    conn: &mut PgConnection,
+    organizations: Option<&[i32]>,
+) -> QueryResult<Vec<Membership>> {
+    let mut q = organization_user::table
+        .select(COLUMNS)
+        .order(organization_user::id)
+        .into_boxed();
+    if let Some(orgs) = organizations {
+        q = q.filter(organization_user::organization_id.eq_any(orgs.to_vec()));
+    }
+    q.load(conn)
+}
+
+/// One membership.
+pub fn find(conn: &mut PgConnection, id: i32) -> QueryResult<Membership> {
+    organization_user::table
+        .find(id)
+        .select(COLUMNS)
+        .first(conn)
+}
+
+/// Organizations a user administers (role org-admin or super-admin).
+pub fn administered_by(conn: &mut PgConnection, user_id: i32) -> QueryResult<Vec<i32>> {
+    organization_user::table
+        .inner_join(role::table)
+        .filter(organization_user::user_id.eq(user_id))
+        .filter(role::name.eq_any(ADMIN_ROLES))
+        .select(organization_user::organization_id)
+        .load(conn)
+}
+
+/// Adds a membership; returns it.
+pub fn insert(
+    conn: &mut PgConnection,
+    user_id: i32,
+    organization_id: i32,
+    role_id: i32,
+) -> QueryResult<Membership> {
+    diesel::insert_into(organization_user::table)
+        .values((
+            organization_user::user_id.eq(user_id),
+            organization_user::organization_id.eq(organization_id),
+            organization_user::role_id.eq(role_id),
+        ))
+        .returning(COLUMNS)
+        .get_result(conn)
+}
+
+/// Changes a membership's role.
+pub fn set_role(conn: &mut PgConnection, id: i32, role_id: i32) -> QueryResult<Membership> {
+    diesel::update(organization_user::table.find(id))
+        .set((
+            organization_user::role_id.eq(role_id),
+            organization_user::updated_at.eq(chrono::Utc::now()),
+        ))
+        .returning(COLUMNS)
+        .get_result(conn)
+}
+
+/// Removes a membership (hard delete, as Plio).
+pub fn delete(conn: &mut PgConnection, id: i32) -> QueryResult<usize> {
+    diesel::delete(organization_user::table.find(id)).execute(conn)
+}

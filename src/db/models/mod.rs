@@ -3,6 +3,7 @@
 
 pub mod membership;
 pub mod organization;
+pub mod otp;
 pub mod plio;
 pub mod role;
 pub mod token;

@@ -22,3 +22,32 @@ pub fn id_by_name(conn: &mut PgConnection, name: &str) -> QueryResult<i32> {
         .select(role::id)
         .first(conn)
 }
+
+/// A role row.
+#[derive(Debug, Clone, Queryable, serde::Serialize)]
+pub struct Role {
+    pub id: i32,
+    pub name: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Live roles with these names, by id.
+pub fn by_names(conn: &mut PgConnection, names: &[&str]) -> QueryResult<Vec<Role>> {
+    role::table
+        .filter(role::name.eq_any(names))
+        .filter(role::deleted.is_null())
+        .order(role::id)
+        .select((role::id, role::name, role::created_at, role::updated_at))
+        .load(conn)
+}
+
+/// A role's name by id.
+pub fn name_of(conn: &mut PgConnection, id: i32) -> QueryResult<Option<String>> {
+    role::table
+        .find(id)
+        .filter(role::deleted.is_null())
+        .select(role::name)
+        .first(conn)
+        .optional()
+}

@@ -1,0 +1,236 @@
+//! `/api/v1/organization-users/`: organization admins manage their own organization's
+//! members. super-admin grants (and acts on members holding) org-admin and org-view;
+//! org-admin only org-view; superusers bypass. Unique per (user, organization): 409.
+//! Every change invalidates the member's cached user payload after commit.
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::api::input::Input;
+use crate::auth::permissions::may_manage;
+use crate::auth::AuthUser;
+use crate::cache::{Cache, EntryKey};
+use crate::db::models::user::UserPayload;
+use crate::db::models::{membership, organization, role};
+use crate::db::Database;
+use crate::error::{AppError, Code};
+use crate::tenancy::Tenant;
+
+/// Query of the list.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    organization: Option<String>,
+}
+
+fn user_key(id: i32) -> EntryKey {
+    EntryKey::global::<UserPayload>(i64::from(id))
+}
+
+/// Organizations whose memberships the caller may see (`None` = all, for superusers).
+fn scope(conn: &mut diesel::PgConnection, caller: &AuthUser) -> Result<Option<Vec<i32>>, AppError> {
+    if caller.is_superuser {
+        Ok(None)
+    } else {
+        Ok(Some(membership::administered_by(conn, caller.id)?))
+    }
+}
+
+/// `GET /api/v1/organization-users/`: `?organization=<id>` or the `Organization` header
+/// narrows it; plain members see nothing.
+pub async fn list_memberships(
+    caller: AuthUser,
+    tenant: Tenant,
+    query: web::Query<ListQuery>,
+    db: web::Data<Database>,
+) -> Result<HttpResponse, AppError> {
+    let filter = query
+        .into_inner()
+        .organization
+        .filter(|s| !s.trim().is_empty());
+    let rows = db
+        .shared(move |conn| {
+            let allowed = scope(conn, &caller)?;
+            let wanted: Option<i32> = match filter {
+                Some(f) => match f.trim().parse::<i32>() {
+                    Ok(id) => Some(id),
+                    Err(_) => return Ok(Vec::new()),
+                },
+                None if !tenant.is_personal_workspace() => tenant.id().map(|t| t.0),
+                None => None,
+            };
+            let orgs: Option<Vec<i32>> = match (allowed, wanted) {
+                (None, w) => w.map(|w| vec![w]),
+                (Some(a), Some(w)) => Some(if a.contains(&w) { vec![w] } else { Vec::new() }),
+                (Some(a), None) => Some(a),
+            };
+            Ok(membership::list(conn, orgs.as_deref())?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(rows))
+}
+
+/// `GET /api/v1/organization-users/{id}/`.
+pub async fn get_membership(
+    caller: AuthUser,
+    path: web::Path<i32>,
+    db: web::Data<Database>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let row = db
+        .shared(move |conn| {
+            let m = membership::find(conn, id)?;
+            match scope(conn, &caller)? {
+                Some(allowed) if !allowed.contains(&m.organization) => {
+                    Err(AppError::new(Code::NotFound))
+                }
+                _ => Ok(m),
+            }
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(row))
+}
+
+/// The caller's role in `org` (`Some("superuser")` for superusers).
+fn caller_role(
+    conn: &mut diesel::PgConnection,
+    caller: &AuthUser,
+    org: i32,
+) -> Result<Option<String>, AppError> {
+    if caller.is_superuser {
+        return Ok(Some("superuser".into()));
+    }
+    Ok(membership::role_in(conn, caller.id, org)?)
+}
+
+fn allowed(caller_role: Option<&str>, role: &str) -> bool {
+    caller_role == Some("superuser") || may_manage(caller_role, role)
+}
+
+/// `POST /api/v1/organization-users/` `{user, organization, role}`.
+pub async fn create_membership(
+    caller: AuthUser,
+    body: web::Json<Value>,
+    db: web::Data<Database>,
+    cache: web::Data<Cache>,
+) -> Result<HttpResponse, AppError> {
+    let mut input = Input::new(body.into_inner())?;
+    let user_id = input.id("user", true);
+    let org_id = input.id("organization", true);
+    let role_id = input.id("role", true);
+    input.finish()?;
+    let (user_id, org_id, role_id) = (
+        user_id.unwrap_or(0),
+        org_id.unwrap_or(0),
+        role_id.unwrap_or(0),
+    );
+    let created = cache
+        .write_shared(&db, move |conn, inv| {
+            let role_name = role::name_of(conn, role_id)?.ok_or_else(|| {
+                AppError::field(
+                    "role",
+                    format!("Invalid pk \"{role_id}\" - object does not exist."),
+                )
+            })?;
+            let mine = caller_role(conn, &caller, org_id)?;
+            if !allowed(mine.as_deref(), &role_name) {
+                return Err(AppError::new(Code::PermissionDenied));
+            }
+            if organization::find_live(conn, org_id).is_err() {
+                return Err(AppError::field(
+                    "organization",
+                    format!("Invalid pk \"{org_id}\" - object does not exist."),
+                ));
+            }
+            let exists: bool = crate::db::models::user::load_payloads(conn, &[user_id])?.len() == 1;
+            if !exists {
+                return Err(AppError::field(
+                    "user",
+                    format!("Invalid pk \"{user_id}\" - object does not exist."),
+                ));
+            }
+            let m = membership::insert(conn, user_id, org_id, role_id).map_err(|e| match e {
+                diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                ) => AppError::conflict(
+                    "user",
+                    "This user is already a member of this organization.",
+                ),
+                other => other.into(),
+            })?;
+            inv.entry(user_key(user_id));
+            Ok(m)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+/// `PUT|PATCH /api/v1/organization-users/{id}/` `{role}`: changes a member's role.
+pub async fn update_membership(
+    caller: AuthUser,
+    path: web::Path<i32>,
+    body: web::Json<Value>,
+    db: web::Data<Database>,
+    cache: web::Data<Cache>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let mut input = Input::new(body.into_inner())?;
+    let role_id = input.id("role", true);
+    let user_id = input.id("user", false);
+    let org_id = input.id("organization", false);
+    input.finish()?;
+    let role_id = role_id.unwrap_or(0);
+    let updated = cache
+        .write_shared(&db, move |conn, inv| {
+            let current = membership::find(conn, id)?;
+            if user_id.is_some_and(|u| u != current.user) || org_id.is_some_and(|o| o != current.organization) {
+                return Err(AppError::with_detail(
+                    Code::Invalid,
+                    "A membership's user and organization cannot change; delete it and create another.",
+                ));
+            }
+            let mine = caller_role(conn, &caller, current.organization)?;
+            if mine.is_none() && !caller.is_superuser {
+                return Err(AppError::new(Code::NotFound));
+            }
+            let current_role = role::name_of(conn, current.role)?.unwrap_or_default();
+            let new_role = role::name_of(conn, role_id)?
+                .ok_or_else(|| AppError::field("role", format!("Invalid pk \"{role_id}\" - object does not exist.")))?;
+            if !allowed(mine.as_deref(), &current_role) || !allowed(mine.as_deref(), &new_role) {
+                return Err(AppError::new(Code::PermissionDenied));
+            }
+            let m = membership::set_role(conn, id, role_id)?;
+            inv.entry(user_key(m.user));
+            Ok(m)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(updated))
+}
+
+/// `DELETE /api/v1/organization-users/{id}/`: the member loses access at once.
+pub async fn delete_membership(
+    caller: AuthUser,
+    path: web::Path<i32>,
+    db: web::Data<Database>,
+    cache: web::Data<Cache>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    cache
+        .write_shared(&db, move |conn, inv| {
+            let current = membership::find(conn, id)?;
+            let mine = caller_role(conn, &caller, current.organization)?;
+            if mine.is_none() {
+                return Err(AppError::new(Code::NotFound));
+            }
+            let current_role = role::name_of(conn, current.role)?.unwrap_or_default();
+            if !allowed(mine.as_deref(), &current_role) {
+                return Err(AppError::new(Code::PermissionDenied));
+            }
+            membership::delete(conn, id)?;
+            inv.entry(user_key(current.user));
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,475 @@
+//! `/api/v1/users/`: superusers list and create; a user (or a superuser) reads and changes
+//! their own record, settings and config. Payloads come through the cache (kind `user`) and
+//! are invalidated after every committed change.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::Utc;
+use diesel::prelude::*;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::api::input::Input;
+use crate::auth::{password, AuthUser};
+use crate::cache::{Cache, EntryKey, Invalidations};
+use crate::db::models::user::{self, UserChanges, UserPayload};
+use crate::db::schema::{access_token, organization_user, refresh_token, user as user_table};
+use crate::db::Database;
+use crate::error::{AppError, Code};
+use crate::secrets;
+
+/// Reads user payloads through the cache (one round trip for all, one DB load for misses).
+pub async fn payloads(
+    db: &Database,
+    cache: &Cache,
+    ids: &[i32],
+) -> Result<Vec<UserPayload>, AppError> {
+    let keys: Vec<EntryKey> = ids
+        .iter()
+        .map(|id| EntryKey::global::<UserPayload>(i64::from(*id)))
+        .collect();
+    let found = cache
+        .get_or_load_many(&keys, |missing| {
+            let wanted: Vec<i32> = missing.iter().map(|&i| ids[i]).collect();
+            let db = db.clone();
+            async move {
+                let loaded = db
+                    .shared(move |conn| Ok(user::load_payloads(conn, &wanted)?))
+                    .await?;
+                // Keep positions: a user deleted meanwhile is reported as not found.
+                if loaded.len() != missing.len() {
+                    return Err(AppError::new(Code::NotFound));
+                }
+                Ok(loaded)
+            }
+        })
+        .await?;
+    Ok(found)
+}
+
+/// One user payload through the cache; 404 if there is no such live user.
+pub async fn payload(db: &Database, cache: &Cache, id: i32) -> Result<UserPayload, AppError> {
+    payloads(db, cache, &[id])
+        .await?
+        .pop()
+        .ok_or_else(|| AppError::new(Code::NotFound))
+}
+
+fn self_or_superuser(caller: &AuthUser, id: i32) -> Result<(), AppError> {
+    if caller.is_superuser || caller.id == id {
+        Ok(())
+    } else {
+        Err(AppError::new(Code::PermissionDenied))
+    }
+}
+
+fn superuser(caller: &AuthUser) -> Result<(), AppError> {
+    if caller.is_superuser {
+        Ok(())
+    } else {
+        Err(AppError::new(Code::PermissionDenied))
+    }
+}
+
+fn user_key(id: i32) -> EntryKey {
+    EntryKey::global::<UserPayload>(i64::from(id))
+}
+
+/// Query filters of the list.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    ids: Option<String>,
+    organization: Option<String>,
+    email: Option<String>,
+}
+
+/// `GET /api/v1/users/` (superusers): `?ids=1,2`, `?organization=<id>`, `?email=<exact>`.
+/// As Plio: empty filters are absent; `ids` with no valid integer is ignored; a
+/// non-integer `organization` matches nothing.
+pub async fn list_users(
+    caller: AuthUser,
+    query: web::Query<ListQuery>,
+    db: web::Data<Database>,
+    cache: web::Data<Cache>,
+) -> Result<HttpResponse, AppError> {
+    superuser(&caller)?;
+    let q = query.into_inner();
+    let ids: Vec<i32> = q
+        .ids
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let organization = q.organization.filter(|s| !s.trim().is_empty());
+    let email = q.email.filter(|s| !s.is_empty());
+    let matching: Vec<i32> = db
+        .shared(move |conn| {
+            let mut sel = user_table::table
+                .filter(user_table::deleted.is_null())
+                .select(user_table::id)
+                .order(user_table::id)
+                .into_boxed();
+            if !ids.is_empty() {
+                sel = sel.filter(user_table::id.eq_any(ids));
+            }
+            if let Some(org) = organization {
+                let Ok(org) = org.trim().parse::<i32>() else {
+                    return Ok(Vec::new());
+                };
+                let members = organization_user::table
+                    .filter(organization_user::organization_id.eq(org))
+                    .select(organization_user::user_id);
+                sel = sel.filter(user_table::id.eq_any(members));
+            }
+            if let Some(e) = email {
+                sel = sel.filter(user_table::email.eq(e));
+            }
+            Ok(sel.load(conn)?)
+        })
+        .await?;
+    let list = payloads(&db, &cache, &matching).await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+/// Validated user fields from a body (`partial`: absent fields untouched).
+fn read_changes(input: &mut Input, partial: bool, caller_is_superuser: bool) -> UserChanges {
+    let mut ch = UserChanges::default();
+    if let Some(e) = input.string("email", false, 255) {
+        let e = e.trim().to_string();
+        if e.is_empty() {
+            ch.email = Some(None);
+        } else if !e.contains('@') || e.contains(char::is_whitespace) {
+            input.reject("email", "Enter a valid email address.");
+        } else {
+            ch.email = Some(Some(user::normalize_email(&e)));
+        }
+    }
+    if let Some(m) = input.string("mobile", false, 20) {
+        ch.mobile = Some((!m.trim().is_empty()).then(|| m.trim().to_string()));
+    }
+    ch.first_name = input.string("first_name", false, 150);
+    ch.last_name = input.string("last_name", false, 150);
+    if let Some(a) = input.string("avatar_url", false, 255) {
+        ch.avatar_url = Some((!a.is_empty()).then_some(a));
+    }
+    ch.config = input.object("config", false);
+    if input.has("status") {
+        match input.string("status", false, 20).as_deref() {
+            Some(s @ ("waitlist" | "approved")) if caller_is_superuser => {
+                ch.status = Some(s.to_string())
+            }
+            Some("waitlist" | "approved") => {
+                input.reject("status", "Only superusers can change the status.")
+            }
+            _ => input.reject("status", "Must be one of: waitlist, approved."),
+        }
+    }
+    if input.has("is_active") && !caller_is_superuser {
+        input.reject("is_active", "Only superusers can change this field.");
+    }
+    if !partial
+        && ch.first_name.is_none()
+        && ch.last_name.is_none()
+        && ch.email.is_none()
+        && ch.mobile.is_none()
+    {
+        input.reject(
+            "non_field_errors",
+            "Send at least one of email, mobile, first_name, last_name.",
+        );
+    }
+    ch
+}
+
+fn read_password(input: &mut Input) -> Option<String> {
+    let pw = input.string("password", false, 1024)?;
+    if pw.chars().count() < 8 {
+        input.reject("password", "Ensure this field has at least 8 characters.");
+        return None;
+    }
+    Some(pw)
+}
+
+fn email_conflict(e: diesel::result::Error) -> AppError {
+    match e {
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        ) => AppError::conflict("email", "A user with this email already exists."),
+        other => other.into(),
+    }
+}
+
+/// `POST /api/v1/users/` (superusers) `{email, password, first_name, last_name, mobile}`.
+pub async fn create_user(
+    caller: AuthUser,
+    body: web::Json<Value>,
+    db: web::Data<Database>,
+    cache: web::Data<Cache>,
+) -> Result<HttpResponse, AppError> {
+    superuser(&caller)?;
+    let mut input = Input::new(body.into_inner())?;
+    let changes = read_changes(&mut input, true, true);
+    let pw = read_password(&mut input);
+    if changes.email.as_ref().and_then(|e| e.as_ref()).is_none()
+        && changes.mobile.as_ref().and_then(|m| m.as_ref()).is_none()
+    {
+        input.reject("email", "An email or a mobile number is required.");
+    }
+    input.finish()?;
+    let hash = match pw {
+        Some(pw) => Some(
+            web::block(move || password::hash(&pw))
+                .await?
+                .map_err(AppError::internal)?,
+        ),
+        None => None,
+    };
+    let id = cache
+        .write_shared(&db, move |conn, _inv| {
+            let email = changes.email.clone().flatten();
+            let mobile = changes.mobile.clone().flatten();
+            let id = user::insert(
+                conn,
+                &user::NewUser {
+                    email: email.as_deref(),
+                    mobile: mobile.as_deref(),
+                    first_name: changes.first_name.as_deref().unwrap_or(""),
+                    last_name: changes.last_name.as_deref().unwrap_or(""),
+                    password: hash.as_deref(),
+                    ..Default::default()
+                },
+            )
+            .map_err(email_conflict)?;
+            if let Some(config) = changes.config {
+                diesel::update(user_table::table.find(id))
+                    .set(user_table::config.eq(config))
+                    .execute(conn)?;
+            }
+            Ok(id)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(payload(&db, &cache, id).await?))
+}
+
+/// `GET /api/v1/users/{id}/` (self or superuser).
+pub async fn get_user(
+    caller: AuthUser,
+    path: web::Path<i32>,
+    db: web::Data<Database>,
+    cache: web::Data<Cache>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    self_or_superuser(&caller, id)?;
+    Ok(HttpResponse::Ok().json(payload(&db, &cache, id).await?))
+}
+
+/// `PUT|PATCH /api/v1/users/{id}/` (self or superuser). `password` is stored as an Argon2id
+/// hash; `is_superuser` is read-only; `status` and `is_active` are for superusers.
+pub async fn update_user(
+    caller: AuthUser,
+    path: web::Path<i32>,
+    req: HttpRequest,
+    body: web::Json<Value>,
+    db: web::Data<Database>,
+    cache: web::Data<Cache>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    self_or_superuser(&caller, id)?;
+    let partial = req.method() == actix_web::http::Method::PATCH;
+    let mut input = Input::new(body.into_inner())?;
+    let mut changes = read_changes(&mut input, partial, caller.is_superuser);
+    if caller.is_superuser {
+        changes.is_active = input.boolean("is_active");
+    }
+    let pw = read_password(&mut input);
+    input.finish()?;
+    if let Some(pw) = pw {
+        let hash = web::block(move || password::hash(&pw))
+            .await?
+            .map_err(AppError::internal)?;
+        changes.password = Some(Some(hash));
+    }
+    changes.updated_at = Some(Utc::now());
+    cache
+        .write_shared(&db, move |conn, inv| {
+            let n = diesel::update(
+                user_table::table
+                    .find(id)
+                    .filter(user_table::deleted.is_null()),
+            )
+            .set(&changes)
+            .execute(conn)
+            .map_err(email_conflict)?;
+            if n == 0 {
+                return Err(AppError::new(Code::NotFound));
+            }
+            inv.entry(user_key(id));
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(payload(&db, &cache, id).await?))
+}
+
+/// `DELETE /api/v1/users/{id}/` (self or superuser): soft delete; the user's tokens end.
+pub async fn delete_user(
+    caller: AuthUser,
+    path: web::Path<i32>,
+    db: web::Data<Database>,
+    cache: web::Data<Cache>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    self_or_superuser(&caller, id)?;
+    cache
+        .write_shared(&db, move |conn, inv| {
+            let n = diesel::update(
+                user_table::table
+                    .find(id)
+                    .filter(user_table::deleted.is_null()),
+            )
+            .set((
+                user_table::deleted.eq(Some(Utc::now())),
+                user_table::updated_at.eq(Utc::now()),
+            ))
+            .execute(conn)?;
+            if n == 0 {
+                return Err(AppError::new(Code::NotFound));
+            }
+            diesel::delete(refresh_token::table.filter(refresh_token::user_id.eq(id)))
+                .execute(conn)?;
+            diesel::delete(access_token::table.filter(access_token::user_id.eq(id)))
+                .execute(conn)?;
+            inv.entry(user_key(id));
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn replace_config(
+    db: &Database,
+    cache: &Cache,
+    id: i32,
+    f: impl FnOnce(Value) -> Value + Send + 'static,
+) -> Result<Value, AppError> {
+    cache
+        .write_shared(db, move |conn, inv: &mut Invalidations| {
+            let current: Value = user_table::table
+                .find(id)
+                .filter(user_table::deleted.is_null())
+                .select(user_table::config)
+                .first(conn)?;
+            let config = f(current);
+            diesel::update(user_table::table.find(id))
+                .set((
+                    user_table::config.eq(&config),
+                    user_table::updated_at.eq(Utc::now()),
+                ))
+                .execute(conn)?;
+            inv.entry(user_key(id));
+            Ok(config)
+        })
+        .await
+}
+
+/// `PATCH /api/v1/users/{id}/setting/`: replaces `config.settings`; returns `config`.
+pub async fn update_user_setting(
+    caller: AuthUser,
+    path: web::Path<i32>,
+    body: web::Json<Value>,
+    db: web::Data<Database>,
+    cache: web::Data<Cache>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    self_or_superuser(&caller, id)?;
+    let settings = body.into_inner();
+    if !settings.is_object() {
+        return Err(AppError::with_detail(
+            Code::Invalid,
+            "Expected a JSON object.",
+        ));
+    }
+    let config = replace_config(&db, &cache, id, move |current| {
+        let mut map = match current {
+            Value::Object(m) => m,
+            _ => serde_json::Map::new(),
+        };
+        map.insert("settings".into(), settings);
+        Value::Object(map)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(config))
+}
+
+/// `GET /api/v1/users/{id}/config/`.
+pub async fn get_user_config(
+    caller: AuthUser,
+    path: web::Path<i32>,
+    db: web::Data<Database>,
+    cache: web::Data<Cache>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    self_or_superuser(&caller, id)?;
+    Ok(HttpResponse::Ok().json(payload(&db, &cache, id).await?.config))
+}
+
+/// `PATCH /api/v1/users/{id}/config/` `{"config": {...}}` with Plio's messages.
+pub async fn update_user_config(
+    caller: AuthUser,
+    path: web::Path<i32>,
+    body: web::Json<Value>,
+    db: web::Data<Database>,
+    cache: web::Data<Cache>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    self_or_superuser(&caller, id)?;
+    let Value::Object(mut map) = body.into_inner() else {
+        return Err(AppError::with_detail(Code::Invalid, "config not provided"));
+    };
+    let Some(config) = map.remove("config") else {
+        return Err(AppError::with_detail(Code::Invalid, "config not provided"));
+    };
+    if !map.is_empty() {
+        return Err(AppError::with_detail(
+            Code::Invalid,
+            "extra keys apart from config are not allowed",
+        ));
+    }
+    if !config.is_object() {
+        return Err(AppError::with_detail(
+            Code::Invalid,
+            "config provided should be a dict",
+        ));
+    }
+    replace_config(&db, &cache, id, move |_| config).await?;
+    Ok(HttpResponse::Ok().json(json!({"status": "config set"})))
+}
+
+/// Query of `users/token/`.
+#[derive(Debug, Deserialize)]
+pub struct TokenQuery {
+    token: Option<String>,
+}
+
+/// `GET /api/v1/users/token/?token=`: the user an access token belongs to.
+pub async fn get_user_by_token(
+    _caller: AuthUser,
+    query: web::Query<TokenQuery>,
+    db: web::Data<Database>,
+    cache: web::Data<Cache>,
+) -> Result<HttpResponse, AppError> {
+    let token = query.into_inner().token.filter(|t| !t.is_empty());
+    let Some(token) = token else {
+        return Err(AppError::with_detail(Code::Invalid, "token not provided"));
+    };
+    let not_found = || AppError::with_detail(Code::NotFound, "User not found.");
+    if token.len() > 256 {
+        return Err(not_found());
+    }
+    let hash = secrets::sha256_hex(&token);
+    let owner = db
+        .shared(move |conn| Ok(crate::db::models::token::owner_of_access(conn, &hash)?))
+        .await?
+        .ok_or_else(not_found)?;
+    Ok(HttpResponse::Ok().json(payload(&db, &cache, owner.user_id).await?))
+}
