@@ -6,6 +6,8 @@ mod cache;
 mod cli;
 mod errors_and_health;
 mod helpers;
+mod identity;
 mod organizations;
+mod otp_and_logs;
 mod schema_drift;
 mod tenancy;
