@@ -38,6 +38,11 @@ impl Input {
             .push(message.into());
     }
 
+    /// Whether the key is present with a JSON null.
+    pub fn is_null(&self, key: &str) -> bool {
+        matches!(self.map.get(key), Some(Value::Null))
+    }
+
     /// Records a custom error for a field.
     pub fn reject(&mut self, key: &str, message: impl Into<String>) {
         self.error(key, message);
@@ -103,6 +108,30 @@ impl Input {
                 None
             }
         }
+    }
+
+    /// A finite number.
+    pub fn number(&mut self, key: &str, required: bool) -> Option<f64> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => {
+                if required {
+                    self.error(key, "This field is required.");
+                }
+                None
+            }
+            Some(v) => match v.as_f64().filter(|f| f.is_finite()) {
+                Some(f) => Some(f),
+                None => {
+                    self.error(key, "A valid number is required.");
+                    None
+                }
+            },
+        }
+    }
+
+    /// The raw value of a key.
+    pub fn raw(&self, key: &str) -> Option<&Value> {
+        self.map.get(key)
     }
 
     /// A positive integer id (a primary key reference).

@@ -1,14 +1,19 @@
 //! The HTTP layer: route table, body limits and error shaping, request ids.
 
 pub mod auth;
+pub mod content;
 pub mod health;
+pub mod images;
 pub mod input;
+pub mod items;
 pub mod memberships;
 pub mod organizations;
 pub mod otp;
 pub mod plios;
+pub mod questions;
 pub mod roles;
 pub mod users;
+pub mod videos;
 
 use std::time::Instant;
 
@@ -45,6 +50,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .app_data(web::QueryConfig::default().error_handler(query_error))
     .service(web::resource("/healthz/").get(health::healthz))
     .service(web::resource("/readyz/").get(health::readyz))
+    .service(web::resource("/media/images/{name}/").get(images::serve_media))
     .service(web::resource("/auth/token/").post(auth::create_token))
     .service(web::resource("/auth/revoke-token/").post(auth::revoke_token))
     .service(web::resource("/auth/generate-external-auth-access-token/").post(auth::sso_token))
@@ -106,7 +112,72 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .patch(memberships::update_membership)
                     .delete(memberships::delete_membership),
             )
-            .service(web::resource("/plios/").route(web::get().to(plios::list_plios))),
+            .service(
+                web::resource("/plios/")
+                    .get(plios::list_plios)
+                    .post(plios::create_plio),
+            )
+            .service(
+                web::resource("/plios/{uuid}/")
+                    .get(plios::get_plio)
+                    .put(plios::update_plio)
+                    .patch(plios::update_plio)
+                    .delete(plios::delete_plio),
+            )
+            .service(web::resource("/plios/{uuid}/play/").get(plios::play_plio))
+            .service(web::resource("/plios/{uuid}/setting/").patch(plios::update_plio_setting))
+            .service(web::resource("/plios/{uuid}/duplicate/").post(plios::duplicate_plio))
+            .service(web::resource("/plios/{uuid}/copy/").post(plios::copy_plio))
+            .service(
+                web::resource("/items/")
+                    .get(items::list_items)
+                    .post(items::create_item),
+            )
+            // Declared before items/{id}/ so that it is not read as an id.
+            .service(web::resource("/items/bulk_delete/").delete(items::bulk_delete_items))
+            .service(
+                web::resource("/items/{id}/")
+                    .get(items::get_item)
+                    .put(items::update_item)
+                    .patch(items::update_item)
+                    .delete(items::delete_item),
+            )
+            .service(
+                web::resource("/questions/")
+                    .get(questions::list_questions)
+                    .post(questions::create_question),
+            )
+            .service(
+                web::resource("/questions/{id}/")
+                    .get(questions::get_question)
+                    .put(questions::update_question)
+                    .patch(questions::update_question)
+                    .delete(questions::delete_question),
+            )
+            .service(
+                web::resource("/videos/")
+                    .get(videos::list_videos)
+                    .post(videos::create_video),
+            )
+            .service(
+                web::resource("/videos/{id}/")
+                    .get(videos::get_video)
+                    .put(videos::update_video)
+                    .patch(videos::update_video)
+                    .delete(videos::delete_video),
+            )
+            .service(
+                web::resource("/images/")
+                    .get(images::list_images)
+                    .post(images::create_image),
+            )
+            .service(
+                web::resource("/images/{id}/")
+                    .get(images::get_image)
+                    .put(images::update_image)
+                    .patch(images::update_image)
+                    .delete(images::delete_image),
+            ),
     )
     .default_service(web::to(not_found));
 }

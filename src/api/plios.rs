@@ -112,3 +112,283 @@ fn page_url(req: &HttpRequest, page: i64) -> String {
         query
     )
 }
+
+// ---- detail, create, update, delete, actions ------------------------------------------
+
+use crate::api::content::{
+    accessible_head, check_may_create, head_in, invalidate_plios, plio_detail, plio_key, PlioRef,
+};
+use crate::api::input::Input;
+use crate::auth::permissions::may_play_plio;
+use crate::auth::MaybeUser;
+use crate::cache::Cache;
+use crate::db::models::content::{self, PlioChanges};
+use crate::tenancy::{TenantRegistry, TenantState};
+use serde_json::Value;
+
+/// Reads plio fields from a body; `uuid` and `created_by` are ignored (server-owned).
+fn read_plio_fields(input: &mut Input) -> PlioChanges {
+    let mut ch = PlioChanges {
+        name: input.string("name", false, 255),
+        failsafe_url: input.string("failsafe_url", false, 255),
+        is_public: input.boolean("is_public"),
+        ..Default::default()
+    };
+    if input.has("status") {
+        match input.string("status", false, 20).as_deref() {
+            Some(s @ ("draft" | "published")) => ch.status = Some(s.to_string()),
+            Some(other) => input.reject("status", format!("\"{other}\" is not a valid choice.")),
+            None => input.reject("status", "This field may not be null."),
+        }
+    }
+    if input.has("video") {
+        ch.video_id = Some(if input.is_null("video") {
+            None
+        } else {
+            input.id("video", false)
+        });
+    }
+    if input.has("config") {
+        ch.config = Some(if input.is_null("config") {
+            None
+        } else {
+            input.object("config", false)
+        });
+    }
+    ch
+}
+
+fn check_video(
+    conn: &mut diesel::PgConnection,
+    ch: &PlioChanges,
+    caller: &AuthUser,
+) -> Result<(), AppError> {
+    if let Some(Some(video)) = ch.video_id {
+        if !content::video_usable(conn, video, caller.id, caller.is_superuser)? {
+            return Err(AppError::field(
+                "video",
+                format!("Invalid pk \"{video}\" - object does not exist."),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `POST /api/v1/plios/` `{name, video, status, is_public, failsafe_url, config}`: the caller is
+/// the creator; in an organization only members may create.
+pub async fn create_plio(
+    caller: AuthUser,
+    tenant: Tenant,
+    body: web::Json<Value>,
+    db: web::Data<Database>,
+    cache: web::Data<Cache>,
+) -> Result<HttpResponse, AppError> {
+    let mut input = Input::new(body.into_inner())?;
+    let ch = read_plio_fields(&mut input);
+    input.finish()?;
+    let t = tenant.clone();
+    let head = cache
+        .write(&db, &tenant, move |conn, inv| {
+            check_may_create(conn, &t, &caller)?;
+            check_video(conn, &ch, &caller)?;
+            let id = content::insert_plio(conn, &ch, caller.id)?;
+            // A new id may have been used by a dropped tenant of the same name: start clean.
+            inv.entry(plio_key(&t, id));
+            head_in(conn, &t, Some(&caller), PlioRef::Id(id))?
+                .ok_or_else(|| AppError::new(Code::NotFound))
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(plio_detail(&db, &cache, &tenant, &head).await?))
+}
+
+/// `GET /api/v1/plios/{uuid}/`.
+pub async fn get_plio(
+    caller: AuthUser,
+    tenant: Tenant,
+    path: web::Path<String>,
+    db: web::Data<Database>,
+    cache: web::Data<Cache>,
+) -> Result<HttpResponse, AppError> {
+    let uuid = path.into_inner();
+    let t = tenant.clone();
+    let head = db
+        .tenant(&tenant, move |conn| {
+            accessible_head(conn, &t, &caller, PlioRef::Uuid(&uuid))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(plio_detail(&db, &cache, &tenant, &head).await?))
+}
+
+/// `PUT|PATCH /api/v1/plios/{uuid}/` (the uuid itself is immutable).
+pub async fn update_plio(
+    caller: AuthUser,
+    tenant: Tenant,
+    path: web::Path<String>,
+    body: web::Json<Value>,
+    db: web::Data<Database>,
+    cache: web::Data<Cache>,
+) -> Result<HttpResponse, AppError> {
+    let uuid = path.into_inner();
+    let mut input = Input::new(body.into_inner())?;
+    let mut ch = read_plio_fields(&mut input);
+    input.finish()?;
+    ch.updated_at = Some(chrono::Utc::now());
+    let t = tenant.clone();
+    let head = cache
+        .write(&db, &tenant, move |conn, inv| {
+            let head = accessible_head(conn, &t, &caller, PlioRef::Uuid(&uuid))?;
+            check_video(conn, &ch, &caller)?;
+            content::update_plio(conn, head.id, &ch)?;
+            invalidate_plios(inv, &t, &[head.id]);
+            Ok(head)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(plio_detail(&db, &cache, &tenant, &head).await?))
+}
+
+/// `DELETE /api/v1/plios/{uuid}/`: soft delete, cascading to items and questions.
+pub async fn delete_plio(
+    caller: AuthUser,
+    tenant: Tenant,
+    path: web::Path<String>,
+    db: web::Data<Database>,
+    cache: web::Data<Cache>,
+) -> Result<HttpResponse, AppError> {
+    let uuid = path.into_inner();
+    let t = tenant.clone();
+    cache
+        .write(&db, &tenant, move |conn, inv| {
+            let head = accessible_head(conn, &t, &caller, PlioRef::Uuid(&uuid))?;
+            content::soft_delete_plio(conn, head.id)?;
+            invalidate_plios(inv, &t, &[head.id]);
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `GET /api/v1/plios/{uuid}/play/`: anyone for a public plio; a private one only for its
+/// creator (everyone else, superusers included, gets 404).
+pub async fn play_plio(
+    caller: MaybeUser,
+    tenant: Tenant,
+    path: web::Path<String>,
+    db: web::Data<Database>,
+    cache: web::Data<Cache>,
+) -> Result<HttpResponse, AppError> {
+    let uuid = path.into_inner();
+    let t = tenant.clone();
+    let caller = caller.0;
+    let head = db
+        .tenant(&tenant, move |conn| {
+            let head = head_in(conn, &t, caller.as_ref(), PlioRef::Uuid(&uuid))?;
+            match head {
+                Some(h) if may_play_plio(caller.as_ref(), &h) => Ok(h),
+                _ => Err(AppError::with_detail(Code::NotFound, "Plio not found")),
+            }
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(plio_detail(&db, &cache, &tenant, &head).await?))
+}
+
+/// `PATCH /api/v1/plios/{uuid}/setting/`: replaces `config.settings`; returns `config`.
+pub async fn update_plio_setting(
+    caller: AuthUser,
+    tenant: Tenant,
+    path: web::Path<String>,
+    body: web::Json<Value>,
+    db: web::Data<Database>,
+    cache: web::Data<Cache>,
+) -> Result<HttpResponse, AppError> {
+    let uuid = path.into_inner();
+    let settings = body.into_inner();
+    if !settings.is_object() {
+        return Err(AppError::with_detail(
+            Code::Invalid,
+            "Expected a JSON object.",
+        ));
+    }
+    let t = tenant.clone();
+    let config = cache
+        .write(&db, &tenant, move |conn, inv| {
+            let head = accessible_head(conn, &t, &caller, PlioRef::Uuid(&uuid))?;
+            let config = content::set_plio_settings(conn, head.id, settings)?;
+            invalidate_plios(inv, &t, &[head.id]);
+            Ok(config)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(config))
+}
+
+/// `POST /api/v1/plios/{uuid}/duplicate/`: a draft copy in the same workspace (new uuid, new
+/// video, items, questions and images), created by the caller.
+pub async fn duplicate_plio(
+    caller: AuthUser,
+    tenant: Tenant,
+    path: web::Path<String>,
+    db: web::Data<Database>,
+    cache: web::Data<Cache>,
+) -> Result<HttpResponse, AppError> {
+    let uuid = path.into_inner();
+    let t = tenant.clone();
+    let head = cache
+        .write(&db, &tenant, move |conn, inv| {
+            let source = accessible_head(conn, &t, &caller, PlioRef::Uuid(&uuid))?;
+            let graph = content::read_graph(conn, source.id)?;
+            let id = content::insert_graph(conn, &graph, caller.id)?;
+            invalidate_plios(inv, &t, &[id]);
+            head_in(conn, &t, Some(&caller), PlioRef::Id(id))?
+                .ok_or_else(|| AppError::new(Code::NotFound))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(plio_detail(&db, &cache, &tenant, &head).await?))
+}
+
+/// `POST /api/v1/plios/{uuid}/copy/` `{workspace: <shortcode>}`: a draft copy in another
+/// workspace. 400 without `workspace`, 404 for an unknown one, 403 unless the caller may
+/// create content there (member, superuser, or the personal workspace).
+pub async fn copy_plio(
+    caller: AuthUser,
+    tenant: Tenant,
+    path: web::Path<String>,
+    body: web::Json<Value>,
+    db: web::Data<Database>,
+    cache: web::Data<Cache>,
+    registry: web::Data<TenantRegistry>,
+) -> Result<HttpResponse, AppError> {
+    let uuid = path.into_inner();
+    let workspace = match body.get("workspace") {
+        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
+        _ => {
+            return Err(AppError::with_detail(
+                Code::Invalid,
+                "workspace is not provided",
+            ))
+        }
+    };
+    let entry = registry
+        .by_shortcode(&workspace)
+        .ok_or_else(|| AppError::with_detail(Code::NotFound, "workspace does not exist"))?;
+    if entry.state != TenantState::Ready {
+        return Err(AppError::new(Code::TenantUnavailable));
+    }
+    let target = entry.tenant.clone();
+    let (t, c) = (tenant.clone(), caller.clone());
+    let graph = db
+        .tenant(&tenant, move |conn| {
+            let source = accessible_head(conn, &t, &c, PlioRef::Uuid(&uuid))?;
+            Ok(content::read_graph(conn, source.id)?)
+        })
+        .await?;
+    let tt = target.clone();
+    let head = cache
+        .write(&db, &target, move |conn, inv| {
+            check_may_create(conn, &tt, &caller)?;
+            let id = content::insert_graph(conn, &graph, caller.id)?;
+            invalidate_plios(inv, &tt, &[id]);
+            head_in(conn, &tt, Some(&caller), PlioRef::Id(id))?
+                .ok_or_else(|| AppError::new(Code::NotFound))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(plio_detail(&db, &cache, &target, &head).await?))
+}

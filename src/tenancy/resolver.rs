@@ -109,7 +109,7 @@ pub async fn resolve_tenant(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    if EXEMPT.contains(&req.path().trim_end_matches('/')) {
+    if EXEMPT.contains(&req.path().trim_end_matches('/')) || req.path().starts_with("/media/") {
         return next
             .call(req)
             .await

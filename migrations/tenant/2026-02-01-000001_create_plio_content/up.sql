@@ -5,6 +5,8 @@ CREATE TABLE video (
     url                VARCHAR(255) NOT NULL,
     title              VARCHAR(255),
     duration           DOUBLE PRECISION,
+    -- Who created it (plio scopes videos to their creator and the plios using them).
+    created_by_id      INTEGER REFERENCES public."user" (id),
     created_at         TIMESTAMPTZ NOT NULL DEFAULT now(),
     updated_at         TIMESTAMPTZ NOT NULL DEFAULT now(),
     deleted            TIMESTAMPTZ,
@@ -15,6 +17,7 @@ CREATE TABLE image (
     id                 SERIAL PRIMARY KEY,
     url                VARCHAR(255) NOT NULL,
     alt_text           VARCHAR(255) NOT NULL DEFAULT 'Image',
+    created_by_id      INTEGER REFERENCES public."user" (id),
     created_at         TIMESTAMPTZ NOT NULL DEFAULT now(),
     updated_at         TIMESTAMPTZ NOT NULL DEFAULT now(),
     deleted            TIMESTAMPTZ,

@@ -1,6 +1,7 @@
 //! Models and their queries. Query functions take `&mut PgConnection` (already scoped by the
 //! caller through the chokepoint) and return `QueryResult`.
 
+pub mod content;
 pub mod membership;
 pub mod organization;
 pub mod otp;

@@ -1,0 +1,168 @@
+//! Helpers shared by the content resources (plios, items, questions, videos, images): plio
+//! lookup with access checks, the composed plio payload, and cache keys.
+
+use diesel::pg::PgConnection;
+use serde_json::Value;
+
+use crate::auth::permissions::may_access_plio;
+use crate::auth::AuthUser;
+use crate::cache::{Cache, EntryKey, Invalidations};
+use crate::db::models::content::{self, PlioEntry, PlioHead};
+use crate::db::models::membership;
+use crate::db::models::user::UserPayload;
+use crate::db::Database;
+use crate::error::{AppError, Code};
+use crate::tenancy::Tenant;
+
+/// The cache key of a plio entry in a tenant.
+pub fn plio_key(tenant: &Tenant, plio_id: i32) -> EntryKey {
+    EntryKey::of::<PlioEntry>(tenant, i64::from(plio_id))
+}
+
+/// Registers plio entries as stale.
+pub fn invalidate_plios(inv: &mut Invalidations, tenant: &Tenant, ids: &[i32]) {
+    for id in ids {
+        inv.entry(plio_key(tenant, *id));
+    }
+}
+
+/// Which plio to look up.
+#[derive(Clone, Copy, Debug)]
+pub enum PlioRef<'a> {
+    /// By its public uuid.
+    Uuid(&'a str),
+    /// By database id.
+    Id(i32),
+}
+
+/// The head of a live plio (inside a tenant-scoped unit of work); `None` if there is none.
+pub fn head_in(
+    conn: &mut PgConnection,
+    tenant: &Tenant,
+    caller: Option<&AuthUser>,
+    plio: PlioRef<'_>,
+) -> Result<Option<PlioHead>, AppError> {
+    let caller_id = caller.map_or(-1, |c| c.id);
+    let org = if tenant.is_personal_workspace() {
+        -1
+    } else {
+        tenant.id().map_or(-1, |t| t.0)
+    };
+    let (uuid, id) = match plio {
+        PlioRef::Uuid(u) if u.len() <= 50 => (Some(u), None),
+        PlioRef::Uuid(_) => return Ok(None),
+        PlioRef::Id(i) => (None, Some(i)),
+    };
+    Ok(content::head(conn, uuid, id, caller_id, org)?)
+}
+
+/// 404 unless the plio exists, then 403 unless the caller may view and edit it.
+pub fn accessible_head(
+    conn: &mut PgConnection,
+    tenant: &Tenant,
+    caller: &AuthUser,
+    plio: PlioRef<'_>,
+) -> Result<PlioHead, AppError> {
+    let head =
+        head_in(conn, tenant, Some(caller), plio)?.ok_or_else(|| AppError::new(Code::NotFound))?;
+    check_access(tenant, caller, &head)?;
+    Ok(head)
+}
+
+/// 403 unless the caller may view and edit the plio.
+pub fn check_access(tenant: &Tenant, caller: &AuthUser, head: &PlioHead) -> Result<(), AppError> {
+    if may_access_plio(Some(caller), tenant.is_personal_workspace(), head) {
+        Ok(())
+    } else {
+        Err(AppError::new(Code::PermissionDenied))
+    }
+}
+
+/// Creating content in an organization requires membership (superusers excepted).
+pub fn check_may_create(
+    conn: &mut PgConnection,
+    tenant: &Tenant,
+    caller: &AuthUser,
+) -> Result<(), AppError> {
+    if tenant.is_personal_workspace() || caller.is_superuser {
+        return Ok(());
+    }
+    match tenant.id() {
+        Some(org) if membership::is_member(conn, caller.id, org.0)? => Ok(()),
+        _ => Err(AppError::new(Code::PermissionDenied)),
+    }
+}
+
+/// The plio payload: the plio entry and its creator's user entry read in one cache round
+/// trip, loaded from the database only on a miss, then composed.
+pub async fn plio_detail(
+    db: &Database,
+    cache: &Cache,
+    tenant: &Tenant,
+    head: &PlioHead,
+) -> Result<Value, AppError> {
+    let keys = [
+        plio_key(tenant, head.id),
+        EntryKey::global::<UserPayload>(i64::from(head.created_by_id)),
+    ];
+    let fetched = cache.fetch(&keys).await;
+    let entry = match fetched.get::<PlioEntry>(0) {
+        Some(e) => e,
+        None => {
+            let id = head.id;
+            let e = db
+                .tenant(tenant, move |conn| Ok(content::load_entry(conn, id)?))
+                .await?;
+            cache.fill(&fetched, &[(0, &e)]).await;
+            e
+        }
+    };
+    let creator = match fetched.get::<UserPayload>(1) {
+        Some(u) => Some(u),
+        None => {
+            let id = entry.created_by_id;
+            let u = db
+                .shared(move |conn| Ok(crate::db::models::user::load_payloads(conn, &[id])?.pop()))
+                .await?;
+            if let Some(u) = &u {
+                cache.fill(&fetched, &[(1, u)]).await;
+            }
+            u
+        }
+    };
+    compose(entry, creator)
+}
+
+/// `created_by` replaces `created_by_id`.
+pub fn compose(entry: PlioEntry, creator: Option<UserPayload>) -> Result<Value, AppError> {
+    let mut v = serde_json::to_value(entry).map_err(AppError::internal)?;
+    if let Value::Object(map) = &mut v {
+        map.remove("created_by_id");
+        map.insert(
+            "created_by".into(),
+            serde_json::to_value(creator).map_err(AppError::internal)?,
+        );
+    }
+    Ok(v)
+}
+
+/// Which plios' items and questions a caller lists: superusers all; in the personal
+/// workspace their own; in an organization, members public-or-own, others their own.
+pub fn list_scope(
+    conn: &mut PgConnection,
+    tenant: &Tenant,
+    caller: &AuthUser,
+) -> Result<content::Scope, AppError> {
+    if caller.is_superuser {
+        return Ok(content::Scope::All);
+    }
+    if tenant.is_personal_workspace() {
+        return Ok(content::Scope::Own(caller.id));
+    }
+    match tenant.id() {
+        Some(org) if membership::is_member(conn, caller.id, org.0)? => {
+            Ok(content::Scope::PublicOrOwn(caller.id))
+        }
+        _ => Ok(content::Scope::Own(caller.id)),
+    }
+}

@@ -1,0 +1,301 @@
+//! `/api/v1/questions/`: questions inherit their item's plio permissions. Options and
+//! correct answers are validated per type: mcq (one 0-based index), checkbox (distinct
+//! indexes), subjective (no options or answer; optional character limit).
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::Value;
+
+use crate::api::content::{accessible_head, invalidate_plios, list_scope, PlioRef};
+use crate::api::input::Input;
+use crate::auth::AuthUser;
+use crate::cache::Cache;
+use crate::db::models::content::{self, QuestionState};
+use crate::db::Database;
+use crate::error::{AppError, FieldErrors};
+use crate::tenancy::Tenant;
+
+/// Overlays the body's fields on `base` (all fields for create).
+fn merge(input: &mut Input, mut q: QuestionState) -> QuestionState {
+    if let Some(item) = input.id("item", false) {
+        q.item_id = item;
+    }
+    if input.has("type") {
+        match input.string("type", false, 20).as_deref() {
+            Some(t @ ("mcq" | "checkbox" | "subjective")) => q.type_ = t.to_string(),
+            Some(other) => input.reject("type", format!("\"{other}\" is not a valid choice.")),
+            None => input.reject("type", "This field may not be null."),
+        }
+    }
+    if let Some(text) = input.string("text", false, 10_000) {
+        q.text = text;
+    }
+    if input.has("options") {
+        q.options = input.raw("options").cloned().filter(|v| !v.is_null());
+    }
+    if input.has("correct_answer") {
+        q.correct_answer = input
+            .raw("correct_answer")
+            .cloned()
+            .filter(|v| !v.is_null());
+    }
+    if let Some(b) = input.boolean("survey") {
+        q.survey = b;
+    }
+    if let Some(b) = input.boolean("has_char_limit") {
+        q.has_char_limit = b;
+    }
+    if input.has("max_char_limit") {
+        q.max_char_limit = if input.is_null("max_char_limit") {
+            None
+        } else {
+            input.number("max_char_limit", false)
+        };
+    }
+    if input.has("image") {
+        q.image_id = if input.is_null("image") {
+            None
+        } else {
+            input.id("image", false)
+        };
+    }
+    q
+}
+
+/// Per-type rules on the merged state.
+pub fn validate(q: &QuestionState) -> FieldErrors {
+    let mut e = FieldErrors::new();
+    let mut err = |k: &str, m: &str| e.entry(k.to_string()).or_default().push(m.to_string());
+    let options_len = match &q.options {
+        None => None,
+        Some(Value::Array(a))
+            if a.len() <= 100
+                && a.iter()
+                    .all(|o| o.as_str().is_some_and(|s| s.chars().count() <= 10_000)) =>
+        {
+            Some(a.len())
+        }
+        Some(_) => {
+            err("options", "Must be a list of at most 100 strings.");
+            None
+        }
+    };
+    let index_ok = |v: &Value| {
+        v.as_u64()
+            .is_some_and(|i| options_len.is_some_and(|n| (i as usize) < n))
+    };
+    match q.type_.as_str() {
+        "mcq" => match &q.correct_answer {
+            None => {}
+            Some(v) if index_ok(v) => {}
+            Some(_) => err(
+                "correct_answer",
+                "For mcq, the index (from 0) of one of the options.",
+            ),
+        },
+        "checkbox" => match &q.correct_answer {
+            None => {}
+            Some(Value::Array(a)) => {
+                let mut seen = std::collections::HashSet::new();
+                if !a.iter().all(|v| index_ok(v) && seen.insert(v.as_u64())) {
+                    err(
+                        "correct_answer",
+                        "For checkbox, distinct indexes (from 0) of the options.",
+                    );
+                }
+            }
+            Some(_) => err("correct_answer", "For checkbox, a list of option indexes."),
+        },
+        "subjective" => {
+            if options_len.is_some_and(|n| n > 0) {
+                err("options", "A subjective question has no options.");
+            }
+            if q.correct_answer.is_some() {
+                err(
+                    "correct_answer",
+                    "A subjective question has no correct answer.",
+                );
+            }
+        }
+        _ => {}
+    }
+    if q.has_char_limit
+        && !q
+            .max_char_limit
+            .is_some_and(|m| (1.0..=100_000.0).contains(&m))
+    {
+        err(
+            "max_char_limit",
+            "With has_char_limit, a limit from 1 to 100000.",
+        );
+    }
+    e
+}
+
+fn check(q: &QuestionState) -> Result<(), AppError> {
+    let errors = validate(q);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::validation(errors))
+    }
+}
+
+/// The question's item's plio, if the caller may edit it; returns the plio id.
+fn plio_of_item_checked(
+    conn: &mut diesel::PgConnection,
+    tenant: &Tenant,
+    caller: &AuthUser,
+    item: i32,
+) -> Result<i32, AppError> {
+    let item = content::find_item(conn, item).map_err(|_| {
+        AppError::field(
+            "item",
+            format!("Invalid pk \"{item}\" - object does not exist."),
+        )
+    })?;
+    Ok(accessible_head(conn, tenant, caller, PlioRef::Id(item.plio_id))?.id)
+}
+
+fn check_image(conn: &mut diesel::PgConnection, q: &QuestionState) -> Result<(), AppError> {
+    match q.image_id {
+        Some(id) if !content::image_exists(conn, id)? => Err(AppError::field(
+            "image",
+            format!("Invalid pk \"{id}\" - object does not exist."),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// `GET /api/v1/questions/` ordered by item time.
+pub async fn list_questions(
+    caller: AuthUser,
+    tenant: Tenant,
+    db: web::Data<Database>,
+) -> Result<HttpResponse, AppError> {
+    let t = tenant.clone();
+    let list = db
+        .tenant(&tenant, move |conn| {
+            let scope = list_scope(conn, &t, &caller)?;
+            Ok(content::questions_in_scope(conn, scope)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+/// `POST /api/v1/questions/` `{item, type, text, options, correct_answer, survey, image, ...}`.
+pub async fn create_question(
+    caller: AuthUser,
+    tenant: Tenant,
+    body: web::Json<Value>,
+    db: web::Data<Database>,
+    cache: web::Data<Cache>,
+) -> Result<HttpResponse, AppError> {
+    let mut input = Input::new(body.into_inner())?;
+    let item = input.id("item", true);
+    let q = merge(
+        &mut input,
+        QuestionState {
+            item_id: item.unwrap_or(0),
+            image_id: None,
+            type_: "mcq".into(),
+            text: String::new(),
+            options: None,
+            correct_answer: None,
+            survey: false,
+            has_char_limit: false,
+            max_char_limit: None,
+        },
+    );
+    input.finish()?;
+    check(&q)?;
+    let t = tenant.clone();
+    let payload = cache
+        .write(&db, &tenant, move |conn, inv| {
+            let plio = plio_of_item_checked(conn, &t, &caller, q.item_id)?;
+            check_image(conn, &q)?;
+            let id = content::insert_question(conn, &q)?;
+            invalidate_plios(inv, &t, &[plio]);
+            Ok(content::question_payload(conn, id)?)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(payload))
+}
+
+/// `GET /api/v1/questions/{id}/`.
+pub async fn get_question(
+    caller: AuthUser,
+    tenant: Tenant,
+    path: web::Path<i32>,
+    db: web::Data<Database>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let t = tenant.clone();
+    let payload = db
+        .tenant(&tenant, move |conn| {
+            let q = content::find_question(conn, id)?;
+            plio_of_item_checked(conn, &t, &caller, q.item_id)?;
+            Ok(content::question_payload(conn, id)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(payload))
+}
+
+/// `PUT|PATCH /api/v1/questions/{id}/`: the merged result is validated as a whole.
+pub async fn update_question(
+    caller: AuthUser,
+    tenant: Tenant,
+    path: web::Path<i32>,
+    req: HttpRequest,
+    body: web::Json<Value>,
+    db: web::Data<Database>,
+    cache: web::Data<Cache>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let partial = req.method() == actix_web::http::Method::PATCH;
+    let body = body.into_inner();
+    let t = tenant.clone();
+    let payload = cache
+        .write(&db, &tenant, move |conn, inv| {
+            let current = content::find_question(conn, id)?;
+            let old_plio = plio_of_item_checked(conn, &t, &caller, current.item_id)?;
+            let mut input = Input::new(body)?;
+            if !partial && !input.has("item") {
+                input.reject("item", "This field is required.");
+            }
+            let merged = merge(&mut input, current.clone().into());
+            input.finish()?;
+            check(&merged)?;
+            let mut touched = vec![old_plio];
+            if merged.item_id != current.item_id {
+                touched.push(plio_of_item_checked(conn, &t, &caller, merged.item_id)?);
+            }
+            check_image(conn, &merged)?;
+            content::update_question(conn, id, &merged)?;
+            invalidate_plios(inv, &t, &touched);
+            Ok(content::question_payload(conn, id)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(payload))
+}
+
+/// `DELETE /api/v1/questions/{id}/`: soft delete.
+pub async fn delete_question(
+    caller: AuthUser,
+    tenant: Tenant,
+    path: web::Path<i32>,
+    db: web::Data<Database>,
+    cache: web::Data<Cache>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let t = tenant.clone();
+    cache
+        .write(&db, &tenant, move |conn, inv| {
+            let q = content::find_question(conn, id)?;
+            let plio = plio_of_item_checked(conn, &t, &caller, q.item_id)?;
+            content::soft_delete_question(conn, id)?;
+            invalidate_plios(inv, &t, &[plio]);
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
