@@ -305,3 +305,144 @@ pub fn names(body: &Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+impl TestApp {
+    /// One request: (status, JSON body or Null).
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        org: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(o) = org {
+            req = req.header("Organization", o);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status().as_u16();
+        let text = res.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+}
+
+/// A caller in a workspace: token plus optional `Organization` header.
+#[derive(Clone)]
+pub struct Caller<'a> {
+    pub app: &'a TestApp,
+    pub token: Option<String>,
+    pub org: Option<String>,
+}
+
+impl<'a> Caller<'a> {
+    pub fn new(app: &'a TestApp, token: Option<&str>, org: Option<&str>) -> Self {
+        Self {
+            app,
+            token: token.map(str::to_string),
+            org: org.map(str::to_string),
+        }
+    }
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.app
+            .call(
+                "GET",
+                path,
+                self.token.as_deref(),
+                self.org.as_deref(),
+                None,
+            )
+            .await
+    }
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.app
+            .call(
+                "POST",
+                path,
+                self.token.as_deref(),
+                self.org.as_deref(),
+                Some(body),
+            )
+            .await
+    }
+    pub async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
+        self.app
+            .call(
+                "PATCH",
+                path,
+                self.token.as_deref(),
+                self.org.as_deref(),
+                Some(body),
+            )
+            .await
+    }
+    pub async fn delete(&self, path: &str) -> (u16, Value) {
+        self.app
+            .call(
+                "DELETE",
+                path,
+                self.token.as_deref(),
+                self.org.as_deref(),
+                None,
+            )
+            .await
+    }
+    pub async fn delete_with(&self, path: &str, body: Value) -> (u16, Value) {
+        self.app
+            .call(
+                "DELETE",
+                path,
+                self.token.as_deref(),
+                self.org.as_deref(),
+                Some(body),
+            )
+            .await
+    }
+
+    /// Creates a plio (with a video, and `items` items each with an mcq question); returns
+    /// its detail payload.
+    pub async fn make_plio(&self, name: &str, is_public: bool, items: usize) -> Value {
+        let (s, video) = self
+            .post(
+                "/api/v1/videos/",
+                serde_json::json!({"url": "https://youtu.be/abc", "title": "V", "duration": 120.0}),
+            )
+            .await;
+        assert_eq!(s, 201, "{video}");
+        let (s, plio) = self
+            .post(
+                "/api/v1/plios/",
+                serde_json::json!({"name": name, "video": video["id"], "status": "published", "is_public": is_public}),
+            )
+            .await;
+        assert_eq!(s, 201, "{plio}");
+        for i in 0..items {
+            let (s, item) = self
+                .post("/api/v1/items/", serde_json::json!({"plio": plio["id"], "type": "question", "time": (i as f64) * 10.0 + 5.0}))
+                .await;
+            assert_eq!(s, 201, "{item}");
+            let (s, q) = self
+                .post(
+                    "/api/v1/questions/",
+                    serde_json::json!({"item": item["id"], "type": "mcq", "text": format!("Q{i}"), "options": ["a", "b", "c"], "correct_answer": 1}),
+                )
+                .await;
+            assert_eq!(s, 201, "{q}");
+        }
+        let (s, detail) = self
+            .get(&format!(
+                "/api/v1/plios/{}/",
+                plio["uuid"].as_str().unwrap()
+            ))
+            .await;
+        assert_eq!(s, 200);
+        detail
+    }
+}

@@ -9,5 +9,6 @@ mod helpers;
 mod identity;
 mod organizations;
 mod otp_and_logs;
+mod plios;
 mod schema_drift;
 mod tenancy;
