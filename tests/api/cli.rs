@@ -372,6 +372,23 @@ fn serve_stops_gracefully_with_exit_code_0_on_sigterm() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     assert!(up, "server did not start");
+    // Wait until it answers HTTP (its signal handlers are installed by then).
+    let mut answered = false;
+    for _ in 0..100 {
+        use std::io::{Read, Write};
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            let mut out = String::new();
+            let _ = s.read_to_string(&mut out);
+            if out.starts_with("HTTP/1.1 200") {
+                answered = true;
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(answered, "server did not answer /healthz");
+    std::thread::sleep(std::time::Duration::from_millis(100));
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
