@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod bench;
 pub mod cache;
 pub mod cli;
 pub mod config;
@@ -26,6 +27,15 @@ use crate::config::Settings;
 use crate::db::Database;
 use crate::tenancy::TenantRegistry;
 
+/// Options for embedding the server.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ServeOptions {
+    /// Pin every worker thread to this CPU (Linux).
+    pub pin_cpu: Option<usize>,
+    /// Do not install SIGTERM/SIGINT handlers (the embedder stops the server).
+    pub disable_signals: bool,
+}
+
 /// A built server, bound to its port.
 pub struct Application {
     port: u16,
@@ -42,6 +52,15 @@ impl Application {
 
     /// As [`Application::build`], on an already bound listener (tests bind port 0).
     pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow::Result<Self> {
+        Self::build_with(settings, listener, ServeOptions::default())
+    }
+
+    /// The general form: options for embedding (the benchmark runs servers in-process).
+    pub fn build_with(
+        settings: Settings,
+        listener: TcpListener,
+        options: ServeOptions,
+    ) -> anyhow::Result<Self> {
         let db = Database::connect(&settings.database_url, settings.db_pool_size)?;
         let cache = Cache::from_settings(&settings)?;
         let registry = TenantRegistry::new();
@@ -57,7 +76,12 @@ impl Application {
         let cache_data = web::Data::new(cache);
         let registry_data = web::Data::new(registry.clone());
         let settings_data = web::Data::new(settings);
+        let pin = options.pin_cpu;
         let server = HttpServer::new(move || {
+            // The factory runs on each worker thread: the place to pin workers.
+            if let Some(cpu) = pin {
+                crate::bench::pin_current_thread(cpu);
+            }
             App::new()
                 .app_data(db_data.clone())
                 .app_data(cache_data.clone())
@@ -70,11 +94,20 @@ impl Application {
                 .wrap(from_fn(api::request_context))
         })
         .workers(workers)
-        .shutdown_timeout(30)
-        .listen(listener)?
-        .run();
+        .shutdown_timeout(30);
+        let server = if options.disable_signals {
+            server.disable_signals()
+        } else {
+            server
+        };
+        let server = server.listen(listener)?.run();
         registry.spawn_refresh(db, refresh);
         Ok(Self { port, server })
+    }
+
+    /// A handle to stop the server (embedded use).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
     }
 
     /// The bound port.

@@ -8,6 +8,7 @@ macro_rules! say {
     }};
 }
 
+pub mod bench;
 pub mod cache;
 pub mod db;
 pub mod migrate;
@@ -49,6 +50,8 @@ pub enum Command {
     /// Inspect and clear the Redis cache.
     #[command(subcommand)]
     Cache(cache::CacheCommand),
+    /// Load benchmark: seeds tenants, runs servers, reports req/s and latency per scenario.
+    Bench(bench::BenchArgs),
     /// Database server helpers used by entrypoint.sh.
     #[command(subcommand)]
     Db(db::DbCommand),
@@ -63,7 +66,16 @@ pub fn run(cli: Cli) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    crate::telemetry::init(settings.log_format);
+    // The benchmark's in-process servers would otherwise log every request.
+    let quiet = matches!(cli.command, Command::Bench(_));
+    crate::telemetry::init(
+        settings.log_format,
+        if quiet {
+            "warn"
+        } else {
+            "info,actix_server=warn"
+        },
+    );
     let result = match cli.command {
         Command::Serve => serve::run(settings),
         Command::Migrate(args) => migrate::run(&settings, &args),
@@ -71,6 +83,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Tenant(cmd) => tenant::run(&settings, cmd),
         Command::User(cmd) => user::run(&settings, cmd),
         Command::Cache(cmd) => cache::run(&settings, cmd),
+        Command::Bench(args) => bench::run(&settings, &args),
         Command::Db(cmd) => db::run(&settings, cmd),
     };
     match result {

@@ -1,0 +1,105 @@
+//! `plio bench`: see the README section "Benchmark".
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crate::bench::{self, BenchConfig};
+use crate::config::Settings;
+
+/// Options of `plio bench`.
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Seed and use this database (default: a fresh `plio_bench_<pid>` on DATABASE_URL's
+    /// server, dropped afterwards).
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// Drive an already running server (HOST:PORT) whose database is --database-url, instead
+    /// of in-process servers. Pin it yourself, e.g. `taskset -c 0 plio serve`.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Tenant counts to measure at, ascending (e.g. 10,10000).
+    #[arg(long, value_delimiter = ',', default_value = "10")]
+    pub tenants: Vec<usize>,
+    /// Concurrent keep-alive connections.
+    #[arg(short = 'c', long, default_value_t = 32)]
+    pub concurrency: usize,
+    /// Seconds measured per scenario.
+    #[arg(short = 'd', long, default_value_t = 5.0)]
+    pub duration: f64,
+    /// Seconds of unmeasured warm-up per scenario.
+    #[arg(long, default_value_t = 1.0)]
+    pub warmup: f64,
+    /// Redis for the redis scenarios (default: REDIS_URL, else redis://127.0.0.1:6379).
+    #[arg(long)]
+    pub redis_url: Option<String>,
+    /// Skip the scenarios that need Redis.
+    #[arg(long)]
+    pub no_redis: bool,
+    /// Only scenarios starting with these names (detail-memory, detail-redis, detail-none,
+    /// play, list, write-mix, ceiling).
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Items (each with a question) per plio.
+    #[arg(long, default_value_t = 10)]
+    pub items: usize,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit non-zero if any request failed or any read was stale.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// Runs the benchmark and prints the report.
+pub fn run(settings: &Settings, args: &BenchArgs) -> anyhow::Result<ExitCode> {
+    if args.duration <= 0.0 || args.warmup < 0.0 || args.concurrency == 0 {
+        anyhow::bail!(
+            "--duration must be positive, --warmup non-negative, --concurrency at least 1"
+        );
+    }
+    if args.tenants.iter().any(|&t| t == 0 || t > 100_000) {
+        anyhow::bail!("--tenants takes counts from 1 to 100000");
+    }
+    let mut tenants = args.tenants.clone();
+    tenants.sort_unstable();
+    tenants.dedup();
+    let redis_url = if args.no_redis {
+        None
+    } else {
+        Some(
+            args.redis_url
+                .clone()
+                .or_else(|| settings.redis_url.clone())
+                .unwrap_or_else(|| "redis://127.0.0.1:6379".into()),
+        )
+    };
+    let cfg = BenchConfig {
+        settings: settings.clone(),
+        database_url: args.database_url.clone(),
+        target: args.target.clone(),
+        tenants,
+        concurrency: args.concurrency,
+        duration: Duration::from_secs_f64(args.duration),
+        warmup: Duration::from_secs_f64(args.warmup),
+        redis_url,
+        only: args.only.clone(),
+        items: args.items,
+    };
+    let json = args.json;
+    let report = bench::run(&cfg, &|line| {
+        if !json {
+            eprintln!("{line}");
+        }
+    })?;
+    if json {
+        say!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        say!("{}", bench::table(&report));
+    }
+    let bad = report.rows.iter().any(|r| r.errors > 0 || r.stale > 0);
+    Ok(if args.strict && bad {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
