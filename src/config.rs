@@ -105,6 +105,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// How often each instance reloads the tenant registry, milliseconds.
     pub tenant_refresh_ms: u64,
+    /// How long an instance trusts a checked access token without asking the database.
+    pub token_cache_seconds: u64,
 }
 
 impl Settings {
@@ -204,6 +206,7 @@ impl Settings {
             Some(_) => return Err(err("LOG_FORMAT", "must be pretty or json")),
         };
         let tenant_refresh_ms = parse_num(&get, "TENANT_REFRESH_MS", 2_000u64, 100, 5_000)?;
+        let token_cache_seconds = parse_num(&get, "TOKEN_CACHE_SECONDS", 30u64, 0, 300)?;
 
         Ok(Self {
             database_url,
@@ -224,6 +227,7 @@ impl Settings {
             media_root,
             log_format,
             tenant_refresh_ms,
+            token_cache_seconds,
         })
     }
 }

@@ -74,6 +74,9 @@ impl Application {
         let workers = settings.workers;
         let db_data = web::Data::new(db.clone());
         let cache_data = web::Data::new(cache);
+        let token_cache =
+            web::Data::new(auth::tokens::TokenCache::new(settings.token_cache_seconds));
+        let plio_index = web::Data::new(api::content::PlioIndex::default());
         let registry_data = web::Data::new(registry.clone());
         let settings_data = web::Data::new(settings);
         let pin = options.pin_cpu;
@@ -85,6 +88,8 @@ impl Application {
             App::new()
                 .app_data(db_data.clone())
                 .app_data(cache_data.clone())
+                .app_data(token_cache.clone())
+                .app_data(plio_index.clone())
                 .app_data(registry_data.clone())
                 .app_data(settings_data.clone())
                 .configure(api::configure)

@@ -5,6 +5,7 @@ use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
+use crate::auth::tokens::TokenCache;
 use crate::auth::{password, tokens};
 use crate::db::models::user;
 use crate::db::Database;
@@ -73,6 +74,7 @@ pub async fn create_token(
     req: HttpRequest,
     body: web::Bytes,
     db: web::Data<Database>,
+    token_cache: web::Data<TokenCache>,
 ) -> Result<HttpResponse, AppError> {
     let form: TokenRequest = parse_body(&req, &body)?;
     let grant = required(&form.grant_type, "grant_type")?.to_string();
@@ -105,15 +107,18 @@ pub async fn create_token(
             if refresh.len() > 256 {
                 return Err(AppError::new(Code::InvalidGrant));
             }
-            db.shared(move |conn| {
-                tokens::refresh(conn, &refresh)?.ok_or_else(|| {
-                    AppError::with_detail(
-                        Code::InvalidGrant,
-                        "The refresh token is invalid, expired or already used.",
-                    )
+            let (pair, ended) = db
+                .shared(move |conn| {
+                    tokens::refresh(conn, &refresh)?.ok_or_else(|| {
+                        AppError::with_detail(
+                            Code::InvalidGrant,
+                            "The refresh token is invalid, expired or already used.",
+                        )
+                    })
                 })
-            })
-            .await?
+                .await?;
+            token_cache.forget(&ended.into_iter().collect::<Vec<_>>());
+            pair
         }
         _ => return Err(AppError::new(Code::UnsupportedGrantType)),
     };
@@ -128,12 +133,15 @@ pub async fn revoke_token(
     req: HttpRequest,
     body: web::Bytes,
     db: web::Data<Database>,
+    token_cache: web::Data<TokenCache>,
 ) -> Result<HttpResponse, AppError> {
     let form: RevokeRequest = parse_body(&req, &body)?;
     let token = required(&form.token, "token")?.to_string();
     if token.len() <= 256 {
-        db.shared(move |conn| Ok(tokens::revoke(conn, &token)?))
+        let ended = db
+            .shared(move |conn| Ok(tokens::revoke(conn, &token)?))
             .await?;
+        token_cache.forget(&ended);
     }
     Ok(HttpResponse::Ok().json(serde_json::json!({})))
 }

@@ -166,3 +166,162 @@ pub fn list_scope(
         _ => Ok(content::Scope::Own(caller.id)),
     }
 }
+
+/// A process-local index of facts about plios that never change: (schema, uuid) → (id,
+/// creator). It lets a cached detail or play request skip the database entirely; an entry
+/// found under an id whose uuid differs (a tenant dropped and re-created) is discarded.
+#[derive(Clone)]
+pub struct PlioIndex {
+    inner: moka::sync::Cache<(crate::tenancy::SchemaName, String), (i32, i32)>,
+}
+
+impl Default for PlioIndex {
+    fn default() -> Self {
+        Self {
+            inner: moka::sync::Cache::builder().max_capacity(200_000).build(),
+        }
+    }
+}
+
+/// Which read of a plio.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Read {
+    /// `GET plios/{uuid}/`: view-and-edit permission, 403 otherwise.
+    Retrieve,
+    /// `GET plios/{uuid}/play/`: public, or the creator's own; 404 otherwise.
+    Play,
+}
+
+fn play_not_found() -> AppError {
+    AppError::with_detail(Code::NotFound, "Plio not found")
+}
+
+/// The plio payload for a read, served from the cache when it can be: the plio entry, its
+/// creator's user entry and (for organization members) the caller's own user entry (whose
+/// memberships decide access) come back in one round trip; the database is used only for
+/// misses.
+pub async fn read_plio(
+    db: &Database,
+    cache: &Cache,
+    index: &PlioIndex,
+    tenant: &Tenant,
+    caller: Option<&AuthUser>,
+    uuid: &str,
+    read: Read,
+) -> Result<Value, AppError> {
+    let not_found = || {
+        if read == Read::Play {
+            play_not_found()
+        } else {
+            AppError::new(Code::NotFound)
+        }
+    };
+    if uuid.len() > 50 {
+        return Err(not_found());
+    }
+    let index_key = (tenant.schema().clone(), uuid.to_string());
+    for attempt in 0..2 {
+        let (id, creator) = match index.inner.get(&index_key) {
+            Some(known) => known,
+            None => {
+                let (t, u, c) = (tenant.clone(), uuid.to_string(), caller.cloned());
+                let head = db
+                    .tenant(tenant, move |conn| {
+                        head_in(conn, &t, c.as_ref(), PlioRef::Uuid(&u))
+                    })
+                    .await?
+                    .ok_or_else(not_found)?;
+                index
+                    .inner
+                    .insert(index_key.clone(), (head.id, head.created_by_id));
+                (head.id, head.created_by_id)
+            }
+        };
+        let needs_membership = read == Read::Retrieve
+            && !tenant.is_personal_workspace()
+            && caller.is_some_and(|c| !c.is_superuser && c.id != creator);
+        let mut keys = vec![
+            plio_key(tenant, id),
+            EntryKey::global::<UserPayload>(i64::from(creator)),
+        ];
+        if needs_membership {
+            if let Some(c) = caller {
+                keys.push(EntryKey::global::<UserPayload>(i64::from(c.id)));
+            }
+        }
+        let fetched = cache.fetch(&keys).await;
+        let entry = match fetched.get::<PlioEntry>(0) {
+            Some(e) => e,
+            None => {
+                let loaded = db
+                    .tenant(tenant, move |conn| match content::load_entry(conn, id) {
+                        Ok(e) => Ok(Some(e)),
+                        Err(diesel::result::Error::NotFound) => Ok(None),
+                        Err(e) => Err(e.into()),
+                    })
+                    .await?;
+                let Some(e) = loaded else {
+                    index.inner.invalidate(&index_key);
+                    return Err(not_found());
+                };
+                cache.fill(&fetched, &[(0, &e)]).await;
+                e
+            }
+        };
+        if entry.uuid != uuid {
+            // The index outlived its tenant: forget it and look the uuid up again.
+            index.inner.invalidate(&index_key);
+            if attempt == 0 {
+                continue;
+            }
+            return Err(not_found());
+        }
+        let allowed = match read {
+            Read::Play => entry.is_public || caller.is_some_and(|c| c.id == entry.created_by_id),
+            Read::Retrieve => match caller {
+                None => false,
+                Some(c) if c.is_superuser || c.id == entry.created_by_id => true,
+                Some(_) if tenant.is_personal_workspace() => false,
+                Some(c) => {
+                    let me = match fetched.get::<UserPayload>(2) {
+                        Some(u) => Some(u),
+                        None => user_payload_filled(db, cache, &fetched, 2, c.id).await?,
+                    };
+                    let member = match (me, tenant.id()) {
+                        (Some(u), Some(org)) => u.organizations.iter().any(|o| o.id == org.0),
+                        _ => false,
+                    };
+                    member && entry.is_public
+                }
+            },
+        };
+        if !allowed {
+            return Err(match read {
+                Read::Play => play_not_found(),
+                Read::Retrieve => AppError::new(Code::PermissionDenied),
+            });
+        }
+        let creator_payload = match fetched.get::<UserPayload>(1) {
+            Some(u) => Some(u),
+            None => user_payload_filled(db, cache, &fetched, 1, entry.created_by_id).await?,
+        };
+        return compose(entry, creator_payload);
+    }
+    Err(not_found())
+}
+
+async fn user_payload_filled(
+    db: &Database,
+    cache: &Cache,
+    fetched: &crate::cache::Fetched,
+    slot: usize,
+    id: i32,
+) -> Result<Option<UserPayload>, AppError> {
+    let u = db
+        .shared(move |conn| Ok(crate::db::models::user::load_payloads(conn, &[id])?.pop()))
+        .await?;
+    if let Some(u) = &u {
+        cache.fill(fetched, &[(slot, u)]).await;
+    }
+    Ok(u)
+}

@@ -116,10 +116,10 @@ fn page_url(req: &HttpRequest, page: i64) -> String {
 // ---- detail, create, update, delete, actions ------------------------------------------
 
 use crate::api::content::{
-    accessible_head, check_may_create, head_in, invalidate_plios, plio_detail, plio_key, PlioRef,
+    accessible_head, check_may_create, head_in, invalidate_plios, plio_detail, plio_key, read_plio,
+    PlioIndex, PlioRef, Read,
 };
 use crate::api::input::Input;
-use crate::auth::permissions::may_play_plio;
 use crate::auth::MaybeUser;
 use crate::cache::Cache;
 use crate::db::models::content::{self, PlioChanges};
@@ -208,15 +208,19 @@ pub async fn get_plio(
     path: web::Path<String>,
     db: web::Data<Database>,
     cache: web::Data<Cache>,
+    index: web::Data<PlioIndex>,
 ) -> Result<HttpResponse, AppError> {
-    let uuid = path.into_inner();
-    let t = tenant.clone();
-    let head = db
-        .tenant(&tenant, move |conn| {
-            accessible_head(conn, &t, &caller, PlioRef::Uuid(&uuid))
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(plio_detail(&db, &cache, &tenant, &head).await?))
+    let payload = read_plio(
+        &db,
+        &cache,
+        &index,
+        &tenant,
+        Some(&caller),
+        &path,
+        Read::Retrieve,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(payload))
 }
 
 /// `PUT|PATCH /api/v1/plios/{uuid}/` (the uuid itself is immutable).
@@ -275,20 +279,19 @@ pub async fn play_plio(
     path: web::Path<String>,
     db: web::Data<Database>,
     cache: web::Data<Cache>,
+    index: web::Data<PlioIndex>,
 ) -> Result<HttpResponse, AppError> {
-    let uuid = path.into_inner();
-    let t = tenant.clone();
-    let caller = caller.0;
-    let head = db
-        .tenant(&tenant, move |conn| {
-            let head = head_in(conn, &t, caller.as_ref(), PlioRef::Uuid(&uuid))?;
-            match head {
-                Some(h) if may_play_plio(caller.as_ref(), &h) => Ok(h),
-                _ => Err(AppError::with_detail(Code::NotFound, "Plio not found")),
-            }
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(plio_detail(&db, &cache, &tenant, &head).await?))
+    let payload = read_plio(
+        &db,
+        &cache,
+        &index,
+        &tenant,
+        caller.0.as_ref(),
+        &path,
+        Read::Play,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(payload))
 }
 
 /// `PATCH /api/v1/plios/{uuid}/setting/`: replaces `config.settings`; returns `config`.

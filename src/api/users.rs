@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::api::input::Input;
+use crate::auth::tokens::TokenCache;
 use crate::auth::{password, AuthUser};
 use crate::cache::{Cache, EntryKey, Invalidations};
 use crate::db::models::user::{self, UserChanges, UserPayload};
@@ -273,6 +274,7 @@ pub async fn update_user(
     body: web::Json<Value>,
     db: web::Data<Database>,
     cache: web::Data<Cache>,
+    tokens: web::Data<TokenCache>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     self_or_superuser(&caller, id)?;
@@ -291,6 +293,8 @@ pub async fn update_user(
         changes.password = Some(Some(hash));
     }
     changes.updated_at = Some(Utc::now());
+    // A deactivated user's cached tokens must stop working on this instance at once.
+    let deactivating = changes.is_active == Some(false);
     cache
         .write_shared(&db, move |conn, inv| {
             let n = diesel::update(
@@ -308,6 +312,9 @@ pub async fn update_user(
             Ok(())
         })
         .await?;
+    if deactivating {
+        tokens.forget_all();
+    }
     Ok(HttpResponse::Ok().json(payload(&db, &cache, id).await?))
 }
 
@@ -317,6 +324,7 @@ pub async fn delete_user(
     path: web::Path<i32>,
     db: web::Data<Database>,
     cache: web::Data<Cache>,
+    tokens: web::Data<TokenCache>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     self_or_superuser(&caller, id)?;
@@ -343,6 +351,7 @@ pub async fn delete_user(
             Ok(())
         })
         .await?;
+    tokens.forget_all();
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -4,6 +4,7 @@ use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
+use crate::auth::tokens::TokenCache;
 use crate::db::models::token;
 use crate::db::Database;
 use crate::error::{AppError, Code};
@@ -59,9 +60,22 @@ async fn authenticate(req: &HttpRequest) -> Result<Option<AuthUser>, AppError> {
         .get_ref()
         .clone();
     let hash = secrets::sha256_hex(&token);
-    let owner = db
-        .shared(move |conn| Ok(token::owner_of_access(conn, &hash)?))
-        .await?;
+    let cache = req
+        .app_data::<web::Data<TokenCache>>()
+        .map(|c| c.get_ref().clone());
+    let owner = match cache.as_ref().and_then(|c| c.get(&hash)) {
+        Some(o) => Some(o),
+        None => {
+            let digest = hash.clone();
+            let found = db
+                .shared_read(move |conn| Ok(token::owner_of_access(conn, &digest)?))
+                .await?;
+            if let (Some(c), Some(o)) = (&cache, &found) {
+                c.put(hash, o.clone());
+            }
+            found
+        }
+    };
     match owner {
         Some(o) => {
             tracing::Span::current().record("user_id", o.user_id);

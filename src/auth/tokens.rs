@@ -43,15 +43,67 @@ pub fn issue(conn: &mut PgConnection, user_id: i32) -> QueryResult<TokenPair> {
     })
 }
 
-/// Rotates a refresh token: the old pair stops working, a new pair is returned.
-pub fn refresh(conn: &mut PgConnection, refresh_token: &str) -> QueryResult<Option<TokenPair>> {
+/// Rotates a refresh token: the old pair stops working, a new pair is returned with the
+/// digest of the access token that ended (to forget it from the token cache).
+pub fn refresh(
+    conn: &mut PgConnection,
+    refresh_token: &str,
+) -> QueryResult<Option<(TokenPair, Option<String>)>> {
     match token::consume_refresh(conn, &secrets::sha256_hex(refresh_token))? {
-        Some(user_id) => issue(conn, user_id).map(Some),
+        Some((user_id, old)) => Ok(Some((issue(conn, user_id)?, old))),
         None => Ok(None),
     }
 }
 
-/// Revokes an access or refresh token (and its pair).
-pub fn revoke(conn: &mut PgConnection, any_token: &str) -> QueryResult<bool> {
+/// Revokes an access or refresh token (and its pair); returns the ended access digests.
+pub fn revoke(conn: &mut PgConnection, any_token: &str) -> QueryResult<Vec<String>> {
     token::revoke(conn, &secrets::sha256_hex(any_token))
+}
+
+/// A short-lived, bounded, in-process cache of access-token checks (digest → owner), so a
+/// request costs no database lookup for its token. Revocation, rotation and user changes
+/// made through this instance forget entries at once; other instances notice within the
+/// TTL (`TOKEN_CACHE_SECONDS`, default 30; 0 disables the cache).
+#[derive(Clone)]
+pub struct TokenCache {
+    inner: Option<moka::sync::Cache<String, token::TokenOwner>>,
+}
+
+impl TokenCache {
+    /// A cache whose entries live `ttl_secs` (0 = no caching).
+    pub fn new(ttl_secs: u64) -> Self {
+        Self {
+            inner: (ttl_secs > 0).then(|| {
+                moka::sync::Cache::builder()
+                    .max_capacity(100_000)
+                    .time_to_live(std::time::Duration::from_secs(ttl_secs))
+                    .build()
+            }),
+        }
+    }
+    /// A cached, unexpired owner.
+    pub fn get(&self, digest: &str) -> Option<token::TokenOwner> {
+        let owner = self.inner.as_ref()?.get(digest)?;
+        (owner.expires_at > chrono::Utc::now()).then_some(owner)
+    }
+    /// Remembers an owner.
+    pub fn put(&self, digest: String, owner: token::TokenOwner) {
+        if let Some(c) = &self.inner {
+            c.insert(digest, owner);
+        }
+    }
+    /// Forgets ended tokens.
+    pub fn forget(&self, digests: &[String]) {
+        if let Some(c) = &self.inner {
+            for d in digests {
+                c.invalidate(d);
+            }
+        }
+    }
+    /// Forgets everything (a user was deleted, deactivated or changed rank).
+    pub fn forget_all(&self) {
+        if let Some(c) = &self.inner {
+            c.invalidate_all();
+        }
+    }
 }

@@ -15,6 +15,7 @@ pub const REFRESH_TTL: Duration = Duration::days(7);
 pub struct TokenOwner {
     pub user_id: i32,
     pub is_superuser: bool,
+    pub expires_at: DateTime<Utc>,
 }
 
 /// Stores a new access/refresh pair (digests only); returns the access token id.
@@ -52,14 +53,27 @@ pub fn owner_of_access(conn: &mut PgConnection, hash: &str) -> QueryResult<Optio
         .filter(access_token::expires_at.gt(Utc::now()))
         .filter(user::is_active.eq(true))
         .filter(user::deleted.is_null())
-        .select((user::id, user::is_superuser))
+        .select((user::id, user::is_superuser, access_token::expires_at))
         .first(conn)
         .optional()
 }
 
-/// Consumes an unexpired refresh token (rotation): deletes it and its access token, returns
-/// the owner's id. Row-locked so two concurrent refreshes cannot both succeed.
-pub fn consume_refresh(conn: &mut PgConnection, hash: &str) -> QueryResult<Option<i32>> {
+/// Digest of an access token by id (to forget it from caches when it is deleted).
+fn access_hash(conn: &mut PgConnection, id: i32) -> QueryResult<Option<String>> {
+    access_token::table
+        .find(id)
+        .select(access_token::token_hash)
+        .first(conn)
+        .optional()
+}
+
+/// Consumes an unexpired refresh token (rotation): deletes it and its access token; returns
+/// the owner's id and the deleted access token's digest. Row-locked so two concurrent
+/// refreshes cannot both succeed.
+pub fn consume_refresh(
+    conn: &mut PgConnection,
+    hash: &str,
+) -> QueryResult<Option<(i32, Option<String>)>> {
     let found: Option<(i32, i32, Option<i32>)> = refresh_token::table
         .filter(refresh_token::token_hash.eq(hash))
         .filter(refresh_token::expires_at.gt(Utc::now()))
@@ -75,15 +89,17 @@ pub fn consume_refresh(conn: &mut PgConnection, hash: &str) -> QueryResult<Optio
         return Ok(None);
     };
     diesel::delete(refresh_token::table.find(id)).execute(conn)?;
+    let mut old_access = None;
     if let Some(access_id) = access_id {
+        old_access = access_hash(conn, access_id)?;
         diesel::delete(access_token::table.find(access_id)).execute(conn)?;
     }
-    Ok(Some(user_id))
+    Ok(Some((user_id, old_access)))
 }
 
 /// Revokes a token given as either an access or a refresh token, together with its pair.
-/// Returns whether anything was revoked.
-pub fn revoke(conn: &mut PgConnection, hash: &str) -> QueryResult<bool> {
+/// Returns the digests of the access tokens that ended.
+pub fn revoke(conn: &mut PgConnection, hash: &str) -> QueryResult<Vec<String>> {
     // An access token: delete its refresh token(s) and itself.
     let access_id: Option<i32> = access_token::table
         .filter(access_token::token_hash.eq(hash))
@@ -94,7 +110,7 @@ pub fn revoke(conn: &mut PgConnection, hash: &str) -> QueryResult<bool> {
         diesel::delete(refresh_token::table.filter(refresh_token::access_token_id.eq(access_id)))
             .execute(conn)?;
         diesel::delete(access_token::table.find(access_id)).execute(conn)?;
-        return Ok(true);
+        return Ok(vec![hash.to_string()]);
     }
     // A refresh token: delete it and its access token.
     let refresh: Option<(i32, Option<i32>)> = refresh_token::table
@@ -104,10 +120,12 @@ pub fn revoke(conn: &mut PgConnection, hash: &str) -> QueryResult<bool> {
         .optional()?;
     if let Some((id, access_id)) = refresh {
         diesel::delete(refresh_token::table.find(id)).execute(conn)?;
+        let mut ended = Vec::new();
         if let Some(access_id) = access_id {
+            ended.extend(access_hash(conn, access_id)?);
             diesel::delete(access_token::table.find(access_id)).execute(conn)?;
         }
-        return Ok(true);
+        return Ok(ended);
     }
-    Ok(false)
+    Ok(Vec::new())
 }
