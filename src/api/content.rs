@@ -325,3 +325,24 @@ async fn user_payload_filled(
     }
     Ok(u)
 }
+
+/// The plio payload by id, whoever asks (for payloads that embed a plio: sessions,
+/// experiment-plios). Entries come from the cache.
+pub async fn plio_payload_by_id(
+    db: &Database,
+    cache: &Cache,
+    tenant: &Tenant,
+    plio_id: i32,
+) -> Result<Value, AppError> {
+    let key = plio_key(tenant, plio_id);
+    let entry: PlioEntry = cache
+        .get_or_load(&key, || async {
+            db.tenant(tenant, move |conn| Ok(content::load_entry(conn, plio_id)?))
+                .await
+        })
+        .await?;
+    let creator = crate::api::users::payload(db, cache, entry.created_by_id)
+        .await
+        .ok();
+    compose(entry, creator)
+}

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod content;
+pub mod experiments;
 pub mod health;
 pub mod images;
 pub mod input;
@@ -11,7 +12,9 @@ pub mod organizations;
 pub mod otp;
 pub mod plios;
 pub mod questions;
+pub mod reports;
 pub mod roles;
+pub mod sessions;
 pub mod users;
 pub mod videos;
 
@@ -128,6 +131,73 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/plios/{uuid}/setting/").patch(plios::update_plio_setting))
             .service(web::resource("/plios/{uuid}/duplicate/").post(plios::duplicate_plio))
             .service(web::resource("/plios/{uuid}/copy/").post(plios::copy_plio))
+            .service(web::resource("/plios/{uuid}/metrics/").get(reports::plio_metrics))
+            .service(web::resource("/plios/{uuid}/download_data/").get(reports::download_data))
+            .service(
+                web::resource("/sessions/")
+                    .get(sessions::list_sessions)
+                    .post(sessions::create_session),
+            )
+            .service(
+                web::resource("/sessions/{id}/")
+                    .get(sessions::get_session)
+                    .put(sessions::update_session)
+                    .patch(sessions::update_session)
+                    .delete(sessions::delete_session),
+            )
+            .service(
+                web::resource("/session-answers/")
+                    .get(sessions::list_answers)
+                    .post(sessions::create_answer),
+            )
+            .service(
+                web::resource("/session-answers/{id}/")
+                    .get(sessions::get_answer)
+                    .put(sessions::update_answer)
+                    .patch(sessions::update_answer),
+            )
+            .service(
+                web::resource("/events/")
+                    .get(sessions::list_events)
+                    .post(sessions::create_event),
+            )
+            .service(web::resource("/events/{id}/").get(sessions::get_event))
+            .service(
+                web::resource("/experiments/")
+                    .get(experiments::list_experiments)
+                    .post(experiments::create_experiment),
+            )
+            .service(
+                web::resource("/experiments/{id}/")
+                    .get(experiments::get_experiment)
+                    .put(experiments::update_experiment)
+                    .patch(experiments::update_experiment)
+                    .delete(experiments::delete_experiment),
+            )
+            .service(
+                web::resource("/experiment-plios/")
+                    .get(experiments::list_experiment_plios)
+                    .post(experiments::create_experiment_plio),
+            )
+            .service(
+                web::resource("/experiment-plios/{id}/")
+                    .get(experiments::get_experiment_plio)
+                    .put(experiments::update_experiment_plio)
+                    .patch(experiments::update_experiment_plio)
+                    .delete(experiments::delete_experiment_plio),
+            )
+            .service(
+                web::resource("/tags/")
+                    .get(experiments::list_tags)
+                    .post(experiments::create_tag),
+            )
+            .service(
+                web::resource("/tags/{id}/")
+                    .get(experiments::get_tag)
+                    .put(experiments::update_tag)
+                    .patch(experiments::update_tag)
+                    .delete(experiments::delete_tag),
+            )
             .service(
                 web::resource("/items/")
                     .get(items::list_items)

@@ -74,7 +74,11 @@ impl Database {
         let manager = ConnectionManager::<PgConnection>::new(url);
         let mut builder = Pool::builder();
         // Requests fail fast (503) when the database is away; commands may wait for it.
-        let timeout = if log_errors { Duration::from_secs(3) } else { Duration::from_secs(30) };
+        let timeout = if log_errors {
+            Duration::from_secs(3)
+        } else {
+            Duration::from_secs(30)
+        };
         if !log_errors {
             builder = builder.error_handler(Box::new(diesel::r2d2::NopErrorHandler));
         }

@@ -317,6 +317,7 @@ pub mod tenant {
     diesel::joinable!(question -> image (image_id));
     diesel::joinable!(session -> plio (plio_id));
     diesel::joinable!(session_answer -> session (session_id));
+    diesel::joinable!(session_answer -> item (item_id));
     diesel::joinable!(event -> session (session_id));
     diesel::joinable!(experiment_plio -> plio (plio_id));
     diesel::joinable!(experiment_plio -> experiment (experiment_id));

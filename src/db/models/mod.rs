@@ -2,10 +2,12 @@
 //! caller through the chokepoint) and return `QueryResult`.
 
 pub mod content;
+pub mod learner;
 pub mod membership;
 pub mod organization;
 pub mod otp;
 pub mod plio;
+pub mod reports;
 pub mod role;
 pub mod token;
 pub mod user;

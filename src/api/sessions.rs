@@ -1,0 +1,529 @@
+//! `/api/v1/sessions/`, `/api/v1/session-answers/`, `/api/v1/events/`: a learner's own
+//! viewing sessions, their answers and player events. Only the session's owner reads or
+//! writes them.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::api::content::{head_in, plio_payload_by_id, PlioRef};
+use crate::api::input::Input;
+use crate::auth::permissions::may_play_plio;
+use crate::auth::AuthUser;
+use crate::cache::Cache;
+use crate::db::models::content;
+use crate::db::models::learner::{self, NewSession, Session, SessionChanges, EVENT_TYPES};
+use crate::db::Database;
+use crate::error::{AppError, Code};
+use crate::tenancy::Tenant;
+
+/// The session payload: Plio's fields with the plio (from the cache), the user, the
+/// experiment, the resume point (`last_event`) and the answers ordered by item time.
+async fn payload(
+    db: &Database,
+    cache: &Cache,
+    tenant: &Tenant,
+    s: Session,
+) -> Result<Value, AppError> {
+    let s2 = s.clone();
+    let (answers, last, experiment) = db
+        .tenant(tenant, move |conn| {
+            let answers = learner::session_answers(conn, s2.id)?;
+            let last = learner::last_event(conn, &s2)?;
+            let experiment = match s2.experiment_id {
+                Some(e) => learner::find_experiment(conn, e).ok(),
+                None => None,
+            };
+            Ok((answers, last, experiment))
+        })
+        .await?;
+    let plio = plio_payload_by_id(db, cache, tenant, s.plio_id).await?;
+    let user = crate::api::users::payload(db, cache, s.user_id).await.ok();
+    let experiment = match experiment {
+        Some(e) => Some(experiment_payload(db, cache, e).await?),
+        None => None,
+    };
+    let last_event = match last {
+        Some(e) => serde_json::to_value(e).map_err(AppError::internal)?,
+        None => {
+            json!({"id": null, "type": null, "player_time": null, "details": null, "session": null, "created_at": null, "updated_at": null})
+        }
+    };
+    let mut v = serde_json::to_value(&s).map_err(AppError::internal)?;
+    if let Value::Object(m) = &mut v {
+        m.insert("plio".into(), plio);
+        m.insert(
+            "user".into(),
+            serde_json::to_value(user).map_err(AppError::internal)?,
+        );
+        m.insert(
+            "experiment".into(),
+            serde_json::to_value(experiment).map_err(AppError::internal)?,
+        );
+        m.insert("last_event".into(), last_event);
+        m.insert(
+            "session_answers".into(),
+            serde_json::to_value(answers).map_err(AppError::internal)?,
+        );
+    }
+    Ok(v)
+}
+
+/// An experiment with its creator's user payload.
+pub async fn experiment_payload(
+    db: &Database,
+    cache: &Cache,
+    e: learner::Experiment,
+) -> Result<Value, AppError> {
+    let creator = crate::api::users::payload(db, cache, e.created_by_id)
+        .await
+        .ok();
+    let mut v = serde_json::to_value(&e).map_err(AppError::internal)?;
+    if let Value::Object(m) = &mut v {
+        m.insert(
+            "created_by".into(),
+            serde_json::to_value(creator).map_err(AppError::internal)?,
+        );
+    }
+    Ok(v)
+}
+
+fn read_session_fields(
+    input: &mut Input,
+) -> (
+    Option<String>,
+    Option<f64>,
+    Option<bool>,
+    Option<Option<i32>>,
+) {
+    let retention = input.string("retention", false, 200_000);
+    if let Some(r) = &retention {
+        let ok = r.is_empty()
+            || r.split(',')
+                .all(|v| v == "NaN" || v.parse::<f64>().is_ok_and(|f| f >= 0.0));
+        if !ok {
+            input.reject(
+                "retention",
+                "Comma-separated numbers, one per second of video.",
+            );
+        }
+    }
+    let watch_time = input.number("watch_time", false);
+    if watch_time.is_some_and(|w| w < 0.0) {
+        input.reject(
+            "watch_time",
+            "Ensure this value is greater than or equal to 0.",
+        );
+    }
+    let played = input.boolean("has_video_played");
+    let experiment = if input.has("experiment") {
+        Some(if input.is_null("experiment") {
+            None
+        } else {
+            input.id("experiment", false)
+        })
+    } else {
+        None
+    };
+    (retention, watch_time, played, experiment)
+}
+
+fn check_experiment(
+    conn: &mut diesel::PgConnection,
+    experiment: Option<Option<i32>>,
+) -> Result<(), AppError> {
+    if let Some(Some(e)) = experiment {
+        if learner::find_experiment(conn, e).is_err() {
+            return Err(AppError::field(
+                "experiment",
+                format!("Invalid pk \"{e}\" - object does not exist."),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Query of the session list.
+#[derive(Debug, Deserialize)]
+pub struct SessionQuery {
+    plio: Option<String>,
+}
+
+/// `GET /api/v1/sessions/` (`?plio=<uuid>`): the caller's own sessions, newest first.
+pub async fn list_sessions(
+    caller: AuthUser,
+    tenant: Tenant,
+    query: web::Query<SessionQuery>,
+    db: web::Data<Database>,
+    cache: web::Data<Cache>,
+) -> Result<HttpResponse, AppError> {
+    let plio = query.into_inner().plio.filter(|p| !p.is_empty());
+    let t = tenant.clone();
+    let sessions = db
+        .tenant(&tenant, move |conn| {
+            let plio_id = match &plio {
+                Some(u) => match head_in(conn, &t, Some(&caller), PlioRef::Uuid(u))? {
+                    Some(h) => Some(h.id),
+                    None => return Ok(Vec::new()),
+                },
+                None => None,
+            };
+            Ok(learner::own_sessions(conn, caller.id, plio_id)?)
+        })
+        .await?;
+    let mut out = Vec::with_capacity(sessions.len());
+    for s in sessions {
+        out.push(payload(&db, &cache, &tenant, s).await?);
+    }
+    Ok(HttpResponse::Ok().json(out))
+}
+
+/// `POST /api/v1/sessions/` `{plio: <id>, retention?, watch_time?, has_video_played?, experiment?}`.
+pub async fn create_session(
+    caller: AuthUser,
+    tenant: Tenant,
+    body: web::Json<Value>,
+    db: web::Data<Database>,
+    cache: web::Data<Cache>,
+) -> Result<HttpResponse, AppError> {
+    let mut input = Input::new(body.into_inner())?;
+    let plio = input.id("plio", true);
+    let (retention, watch_time, has_video_played, experiment_id) = read_session_fields(&mut input);
+    input.finish()?;
+    let plio = plio.unwrap_or(0);
+    let t = tenant.clone();
+    let session = db
+        .tenant(&tenant, move |conn| {
+            let head = head_in(conn, &t, Some(&caller), PlioRef::Id(plio))?
+                .filter(|h| may_play_plio(Some(&caller), h))
+                .ok_or_else(|| {
+                    AppError::field(
+                        "plio",
+                        format!("Invalid pk \"{plio}\" - object does not exist."),
+                    )
+                })?;
+            if head.status != "published" {
+                return Err(AppError::with_detail(
+                    Code::Invalid,
+                    "A session can only be created for a published plio",
+                ));
+            }
+            check_experiment(conn, experiment_id)?;
+            let new = NewSession {
+                retention,
+                watch_time,
+                has_video_played,
+                experiment_id,
+            };
+            Ok(learner::create_session(conn, caller.id, head.id, &new)?)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(payload(&db, &cache, &tenant, session).await?))
+}
+
+/// `GET /api/v1/sessions/{id}/` (own only).
+pub async fn get_session(
+    caller: AuthUser,
+    tenant: Tenant,
+    path: web::Path<i32>,
+    db: web::Data<Database>,
+    cache: web::Data<Cache>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let s = db
+        .tenant(&tenant, move |conn| {
+            Ok(learner::find_own_session(conn, id, caller.id)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(payload(&db, &cache, &tenant, s).await?))
+}
+
+/// `PUT|PATCH /api/v1/sessions/{id}/`: retention, watch time, video-played flag, experiment.
+pub async fn update_session(
+    caller: AuthUser,
+    tenant: Tenant,
+    path: web::Path<i32>,
+    body: web::Json<Value>,
+    db: web::Data<Database>,
+    cache: web::Data<Cache>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let mut input = Input::new(body.into_inner())?;
+    let (retention, watch_time, has_video_played, experiment_id) = read_session_fields(&mut input);
+    input.finish()?;
+    let s = db
+        .tenant(&tenant, move |conn| {
+            learner::find_own_session(conn, id, caller.id)?;
+            check_experiment(conn, experiment_id)?;
+            let ch = SessionChanges {
+                retention,
+                watch_time,
+                has_video_played,
+                experiment_id,
+                updated_at: Some(chrono::Utc::now()),
+            };
+            Ok(learner::update_session(conn, id, &ch)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(payload(&db, &cache, &tenant, s).await?))
+}
+
+/// `DELETE /api/v1/sessions/{id}/`: soft delete with its answers and events.
+pub async fn delete_session(
+    caller: AuthUser,
+    tenant: Tenant,
+    path: web::Path<i32>,
+    db: web::Data<Database>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    db.tenant(&tenant, move |conn| {
+        learner::find_own_session(conn, id, caller.id)?;
+        Ok(learner::soft_delete_session(conn, id)?)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+// ---- answers ---------------------------------------------------------------------------
+
+/// Validates an answer against the item's question: mcq one option index, checkbox distinct
+/// indexes, subjective text within the limit; null = unanswered.
+fn validate_answer(
+    conn: &mut diesel::PgConnection,
+    item_id: i32,
+    answer: &Option<Value>,
+) -> Result<(), AppError> {
+    let Some(a) = answer else { return Ok(()) };
+    let questions = content::questions_of_items(conn, &[item_id])?;
+    let Some(q) = questions.first() else {
+        return Err(AppError::field(
+            "answer",
+            "This item has no question to answer.",
+        ));
+    };
+    let n = q
+        .options
+        .as_ref()
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    let in_range = |v: &Value| v.as_u64().is_some_and(|i| (i as usize) < n);
+    let ok = match q.type_.as_str() {
+        "mcq" => in_range(a),
+        "checkbox" => a.as_array().is_some_and(|arr| {
+            let mut seen = std::collections::HashSet::new();
+            arr.iter().all(|v| in_range(v) && seen.insert(v.as_u64()))
+        }),
+        "subjective" => a.as_str().is_some_and(|s| {
+            let len = s.chars().count();
+            len <= 100_000
+                && (!q.has_char_limit || q.max_char_limit.is_none_or(|m| len as f64 <= m))
+        }),
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        let msg = match q.type_.as_str() {
+            "mcq" => "For an mcq question, the index (from 0) of one option.",
+            "checkbox" => "For a checkbox question, a list of distinct option indexes.",
+            _ => "For a subjective question, text within the character limit.",
+        };
+        Err(AppError::field("answer", msg))
+    }
+}
+
+/// `GET /api/v1/session-answers/`: answers of the caller's sessions.
+pub async fn list_answers(
+    caller: AuthUser,
+    tenant: Tenant,
+    db: web::Data<Database>,
+) -> Result<HttpResponse, AppError> {
+    let list = db
+        .tenant(&tenant, move |conn| {
+            Ok(learner::own_answers(conn, caller.id)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(list.into_iter().map(answer_json).collect::<Vec<_>>()))
+}
+
+fn answer_json(a: learner::Answer) -> Value {
+    json!({"id": a.id, "answer": a.answer, "item": a.item_id, "session": a.session_id, "created_at": a.created_at, "updated_at": a.updated_at})
+}
+
+/// `POST /api/v1/session-answers/` `{session, item, answer}`.
+pub async fn create_answer(
+    caller: AuthUser,
+    tenant: Tenant,
+    body: web::Json<Value>,
+    db: web::Data<Database>,
+) -> Result<HttpResponse, AppError> {
+    let mut input = Input::new(body.into_inner())?;
+    let session = input.id("session", true);
+    let item = input.id("item", true);
+    let answer = input.raw("answer").cloned().filter(|v| !v.is_null());
+    input.finish()?;
+    let (session, item) = (session.unwrap_or(0), item.unwrap_or(0));
+    let created = db
+        .tenant(&tenant, move |conn| {
+            let s = learner::find_own_session(conn, session, caller.id).map_err(|_| {
+                AppError::field(
+                    "session",
+                    format!("Invalid pk \"{session}\" - object does not exist."),
+                )
+            })?;
+            let it = content::find_item(conn, item)
+                .ok()
+                .filter(|i| i.plio_id == s.plio_id)
+                .ok_or_else(|| {
+                    AppError::field("item", "The item must belong to the session's plio.")
+                })?;
+            validate_answer(conn, it.id, &answer)?;
+            Ok(learner::insert_answer(conn, s.id, it.id, answer)?)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(answer_json(created)))
+}
+
+fn own_answer(
+    conn: &mut diesel::PgConnection,
+    id: i32,
+    caller: &AuthUser,
+) -> Result<learner::Answer, AppError> {
+    match learner::find_answer(conn, id) {
+        Ok((a, owner)) if owner == caller.id => Ok(a),
+        _ => Err(AppError::new(Code::NotFound)),
+    }
+}
+
+/// `GET /api/v1/session-answers/{id}/`.
+pub async fn get_answer(
+    caller: AuthUser,
+    tenant: Tenant,
+    path: web::Path<i32>,
+    db: web::Data<Database>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let a = db
+        .tenant(&tenant, move |conn| own_answer(conn, id, &caller))
+        .await?;
+    Ok(HttpResponse::Ok().json(answer_json(a)))
+}
+
+/// `PUT|PATCH /api/v1/session-answers/{id}/` `{answer}`.
+pub async fn update_answer(
+    caller: AuthUser,
+    tenant: Tenant,
+    path: web::Path<i32>,
+    _req: HttpRequest,
+    body: web::Json<Value>,
+    db: web::Data<Database>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let input = Input::new(body.into_inner())?;
+    if !input.has("answer") {
+        return Err(AppError::field("answer", "This field is required."));
+    }
+    let answer = input.raw("answer").cloned().filter(|v| !v.is_null());
+    let a = db
+        .tenant(&tenant, move |conn| {
+            let current = own_answer(conn, id, &caller)?;
+            validate_answer(conn, current.item_id, &answer)?;
+            Ok(learner::set_answer(conn, id, answer)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(answer_json(a)))
+}
+
+// ---- events ----------------------------------------------------------------------------
+
+/// Query of the event list.
+#[derive(Debug, Deserialize)]
+pub struct EventQuery {
+    session: Option<i32>,
+}
+
+/// `GET /api/v1/events/` (`?session=<id>`): the caller's events, newest first.
+pub async fn list_events(
+    caller: AuthUser,
+    tenant: Tenant,
+    query: web::Query<EventQuery>,
+    db: web::Data<Database>,
+) -> Result<HttpResponse, AppError> {
+    let session = query.into_inner().session;
+    let list = db
+        .tenant(&tenant, move |conn| {
+            Ok(learner::own_events(conn, caller.id, session)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+/// `POST /api/v1/events/` `{session, type, player_time, details}`.
+pub async fn create_event(
+    caller: AuthUser,
+    tenant: Tenant,
+    body: web::Json<Value>,
+    db: web::Data<Database>,
+) -> Result<HttpResponse, AppError> {
+    let mut input = Input::new(body.into_inner())?;
+    let session = input.id("session", true);
+    let type_ = input.string("type", true, 40);
+    if let Some(t) = &type_ {
+        if !EVENT_TYPES.contains(&t.as_str()) {
+            input.reject("type", format!("\"{t}\" is not a valid choice."));
+        }
+    }
+    let player_time = input.number("player_time", true);
+    if player_time.is_some_and(|p| p < 0.0) {
+        input.reject(
+            "player_time",
+            "Ensure this value is greater than or equal to 0.",
+        );
+    }
+    let details = if input.has("details") && !input.is_null("details") {
+        input.object("details", false)
+    } else {
+        None
+    };
+    input.finish()?;
+    let (session, type_, player_time) = (
+        session.unwrap_or(0),
+        type_.unwrap_or_default(),
+        player_time.unwrap_or(0.0),
+    );
+    let created = db
+        .tenant(&tenant, move |conn| {
+            let s = learner::find_own_session(conn, session, caller.id).map_err(|_| {
+                AppError::field(
+                    "session",
+                    format!("Invalid pk \"{session}\" - object does not exist."),
+                )
+            })?;
+            Ok(learner::insert_event(
+                conn,
+                s.id,
+                &type_,
+                player_time,
+                details,
+            )?)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+/// `GET /api/v1/events/{id}/`.
+pub async fn get_event(
+    caller: AuthUser,
+    tenant: Tenant,
+    path: web::Path<i32>,
+    db: web::Data<Database>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let e = db
+        .tenant(&tenant, move |conn| match learner::find_event(conn, id) {
+            Ok((e, owner)) if owner == caller.id => Ok(e),
+            _ => Err(AppError::new(Code::NotFound)),
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(e))
+}
