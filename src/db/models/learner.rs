@@ -202,7 +202,7 @@ pub fn create_session(
                 .first::<Option<f64>>(conn)
                 .optional()?
                 .flatten();
-            let seconds = duration.map_or(0, |d| d.max(0.0).min(86_400.0) as usize);
+            let seconds = duration.map_or(0, |d| d.clamp(0.0, 86_400.0) as usize);
             let zeros = vec!["0"; seconds].join(",");
             (
                 new.retention.clone().unwrap_or(zeros),
