@@ -7,6 +7,7 @@ mod cli;
 mod errors_and_health;
 mod helpers;
 mod identity;
+mod learner;
 mod organizations;
 mod otp_and_logs;
 mod plios;
