@@ -1,12 +1,16 @@
 -- Tenant migrations run with search_path set to exactly the tenant's schema:
--- they never name their own schema. Only shared tables are referenced as public.*.
+-- they never name their own schema.
+-- User ids (created_by_id, user_id) are NOT foreign keys to public."user": each such key adds
+-- RI triggers on public."user", so with thousands of tenants every new tenant (and every
+-- change to a user row) got slower. Users are never hard-deleted (soft delete), and ids come
+-- from authenticated callers, so the application keeps these references valid.
 CREATE TABLE video (
     id                 SERIAL PRIMARY KEY,
     url                VARCHAR(255) NOT NULL,
     title              VARCHAR(255),
     duration           DOUBLE PRECISION,
     -- Who created it (plio scopes videos to their creator and the plios using them).
-    created_by_id      INTEGER REFERENCES public."user" (id),
+    created_by_id      INTEGER,
     created_at         TIMESTAMPTZ NOT NULL DEFAULT now(),
     updated_at         TIMESTAMPTZ NOT NULL DEFAULT now(),
     deleted            TIMESTAMPTZ,
@@ -17,7 +21,7 @@ CREATE TABLE image (
     id                 SERIAL PRIMARY KEY,
     url                VARCHAR(255) NOT NULL,
     alt_text           VARCHAR(255) NOT NULL DEFAULT 'Image',
-    created_by_id      INTEGER REFERENCES public."user" (id),
+    created_by_id      INTEGER,
     created_at         TIMESTAMPTZ NOT NULL DEFAULT now(),
     updated_at         TIMESTAMPTZ NOT NULL DEFAULT now(),
     deleted            TIMESTAMPTZ,
@@ -29,7 +33,7 @@ CREATE TABLE plio (
     video_id           INTEGER REFERENCES video (id),
     name               VARCHAR(255) NOT NULL DEFAULT '',
     uuid               VARCHAR(50)  NOT NULL UNIQUE CHECK (uuid ~ '^[a-z]{10}$'),
-    created_by_id      INTEGER      NOT NULL REFERENCES public."user" (id),
+    created_by_id      INTEGER      NOT NULL,
     failsafe_url       VARCHAR(255) NOT NULL DEFAULT '',
     status             VARCHAR(20)  NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'published')),
     is_public          BOOLEAN      NOT NULL DEFAULT TRUE,

@@ -2,7 +2,7 @@ CREATE TABLE experiment (
     id                 SERIAL PRIMARY KEY,
     name               VARCHAR(255) NOT NULL,
     description        TEXT NOT NULL DEFAULT '',
-    created_by_id      INTEGER NOT NULL REFERENCES public."user" (id),
+    created_by_id      INTEGER NOT NULL,
     is_test            BOOLEAN NOT NULL DEFAULT FALSE,
     type               VARCHAR(20) NOT NULL DEFAULT 'split_url' CHECK (type IN ('split_url')),
     created_at         TIMESTAMPTZ NOT NULL DEFAULT now(),
@@ -27,7 +27,7 @@ CREATE INDEX experiment_plio_plio_idx ON experiment_plio (plio_id);
 
 CREATE TABLE session (
     id                 SERIAL PRIMARY KEY,
-    user_id            INTEGER NOT NULL REFERENCES public."user" (id),
+    user_id            INTEGER NOT NULL,
     plio_id            INTEGER NOT NULL REFERENCES plio (id) ON DELETE CASCADE,
     experiment_id      INTEGER REFERENCES experiment (id),
     retention          TEXT NOT NULL DEFAULT '',
