@@ -123,10 +123,20 @@ pub struct Report {
     pub rows: Vec<Row>,
 }
 
+/// A plio to request: the `Organization` header, its uuid and a token that may read it.
+#[derive(Debug, Clone)]
+struct Target {
+    org: String,
+    uuid: String,
+    token: String,
+}
+
 struct Seeded {
     token: String,
-    /// (shortcode, plio uuid, plio id) per tenant, in creation order.
-    tenants: Vec<(String, String, i32)>,
+    /// Each tenant's plio and its creator's token, in creation order. Every tenant has its
+    /// own creator: one user in every tenant would make the creator payload (which lists the
+    /// user's organizations) grow with the tenant count.
+    tenants: Vec<Target>,
     /// Creation time of each tenant, ms.
     create_ms: Vec<f64>,
     personal_uuid: String,
@@ -254,15 +264,6 @@ fn plio_uuid(conn: &mut diesel::PgConnection, id: i32) -> anyhow::Result<String>
     Ok(published)
 }
 
-fn bench_user(conn: &mut diesel::PgConnection) -> anyhow::Result<i32> {
-    use crate::db::schema::user as u;
-    use diesel::prelude::*;
-    Ok(u::table
-        .filter(u::email.eq("bench@plio.local"))
-        .select(u::id)
-        .first(conn)?)
-}
-
 /// Grows the tenant set to `target` tenants, each with one realistic plio.
 fn grow_tenants(
     db: &Database,
@@ -273,7 +274,6 @@ fn grow_tenants(
     progress: &dyn Fn(usize, usize),
 ) -> anyhow::Result<()> {
     let mut conn = db.connection()?;
-    let creator = bench_user(&mut conn)?;
     let view = role::id_by_name(&mut conn, "org-view")?;
     while seeded.tenants.len() < target {
         let n = seeded.tenants.len() + 1;
@@ -294,17 +294,32 @@ fn grow_tenants(
             .push(started.elapsed().as_secs_f64() * 1000.0);
         let schema = SchemaName::from_stored(&org.schema_name)
             .ok_or_else(|| anyhow::anyhow!("bad schema"))?;
-        let (id, uuid) =
+        let email = format!("creator-{n:05}@bench.plio.local");
+        let creator = user::insert(
+            &mut conn,
+            &user::NewUser {
+                email: Some(&email),
+                first_name: "Bench",
+                last_name: "Creator",
+                ..Default::default()
+            },
+        )?;
+        let token = crate::auth::tokens::issue(&mut conn, creator)?.access_token;
+        let uuid =
             crate::db::scoped::<_, anyhow::Error, _>(&mut conn, &Scope::Schema(schema), |conn| {
                 let id = crate::db::models::content::insert_graph(
                     conn,
                     &realistic_graph(items, creator),
                     creator,
                 )?;
-                Ok((id, plio_uuid(conn, id)?))
+                plio_uuid(conn, id)
             })?;
         crate::db::models::membership::insert(&mut conn, creator, org.id, view)?;
-        seeded.tenants.push((shortcode, uuid, id));
+        seeded.tenants.push(Target {
+            org: shortcode,
+            uuid,
+            token,
+        });
         if n % 100 == 0 || n == target {
             progress(n, target);
         }
@@ -479,9 +494,7 @@ fn drive(addr: SocketAddr, cfg: &BenchConfig, workload: Arc<dyn Workload>) -> Lo
 }
 
 struct Detail {
-    token: String,
-    /// (Organization header, uuid)
-    targets: Vec<(String, String)>,
+    targets: Vec<Target>,
     suffix: &'static str,
     anonymous: bool,
 }
@@ -490,14 +503,14 @@ impl Workload for Detail {
     fn next(&self, conn: usize, seq: u64) -> Req {
         let i =
             (conn as u64).wrapping_mul(7919).wrapping_add(seq) as usize % self.targets.len().max(1);
-        let (org, uuid) = &self.targets[i];
-        let mut headers = vec![("Organization".to_string(), org.clone())];
+        let t = &self.targets[i];
+        let mut headers = vec![("Organization".to_string(), t.org.clone())];
         if !self.anonymous {
-            headers.push(("Authorization".into(), format!("Bearer {}", self.token)));
+            headers.push(("Authorization".into(), format!("Bearer {}", t.token)));
         }
         Req {
             method: "GET",
-            path: format!("/api/v1/plios/{uuid}/{}", self.suffix),
+            path: format!("/api/v1/plios/{}/{}", t.uuid, self.suffix),
             headers,
             body: None,
             tag: 0,
@@ -506,19 +519,18 @@ impl Workload for Detail {
 }
 
 struct List {
-    token: String,
-    orgs: Vec<String>,
+    targets: Vec<Target>,
 }
 
 impl Workload for List {
     fn next(&self, conn: usize, seq: u64) -> Req {
-        let org = &self.orgs[(conn + seq as usize) % self.orgs.len().max(1)];
+        let t = &self.targets[(conn + seq as usize) % self.targets.len().max(1)];
         Req {
             method: "GET",
             path: "/api/v1/plios/".into(),
             headers: vec![
-                ("Organization".into(), org.clone()),
-                ("Authorization".into(), format!("Bearer {}", self.token)),
+                ("Organization".into(), t.org.clone()),
+                ("Authorization".into(), format!("Bearer {}", t.token)),
             ],
             body: None,
             tag: 0,
@@ -544,18 +556,16 @@ impl Workload for Ceiling {
 /// so versions are totally ordered); the others GET those plios. A GET sent after a PATCH
 /// was acknowledged must show that version or a newer one.
 struct WriteMix {
-    token: String,
-    /// (Organization header, uuid) of each writer's plio.
-    plios: Vec<(String, String)>,
+    /// Each writer's plio.
+    plios: Vec<Target>,
     issued: Vec<AtomicU64>,
     acknowledged: Vec<AtomicU64>,
 }
 
 impl WriteMix {
-    fn new(token: String, plios: Vec<(String, String)>) -> Self {
+    fn new(plios: Vec<Target>) -> Self {
         let n = plios.len();
         Self {
-            token,
             plios,
             issued: (0..n).map(|_| AtomicU64::new(0)).collect(),
             acknowledged: (0..n).map(|_| AtomicU64::new(0)).collect(),
@@ -571,12 +581,12 @@ impl Workload for WriteMix {
         } else {
             ((conn + seq as usize) % writers, false)
         };
-        let (org, uuid) = &self.plios[target];
+        let t = &self.plios[target];
         let headers = vec![
-            ("Organization".to_string(), org.clone()),
-            ("Authorization".into(), format!("Bearer {}", self.token)),
+            ("Organization".to_string(), t.org.clone()),
+            ("Authorization".into(), format!("Bearer {}", t.token)),
         ];
-        let path = format!("/api/v1/plios/{uuid}/");
+        let path = format!("/api/v1/plios/{}/", t.uuid);
         if write {
             let v = self.issued[target].fetch_add(1, Ordering::SeqCst) + 1;
             Req {
@@ -706,15 +716,18 @@ fn run_on(cfg: &BenchConfig, url: &str, say: &dyn Fn(&str)) -> anyhow::Result<Re
         }
         // Requests spread over every tenant's plio (the cache working set grows with the
         // tenant count) and the personal workspace's.
-        let targets: Vec<(String, String)> = seeded
+        let targets: Vec<Target> = seeded
             .tenants
             .iter()
-            .map(|(s, u, _)| (s.clone(), u.clone()))
-            .chain([(personal.clone(), seeded.personal_uuid.clone())])
+            .cloned()
+            .chain([Target {
+                org: personal.clone(),
+                uuid: seeded.personal_uuid.clone(),
+                token: seeded.token.clone(),
+            }])
             .collect();
         let detail = |anonymous: bool, suffix: &'static str| -> Arc<dyn Workload> {
             Arc::new(Detail {
-                token: seeded.token.clone(),
                 targets: targets.clone(),
                 suffix,
                 anonymous,
@@ -755,11 +768,11 @@ fn run_on(cfg: &BenchConfig, url: &str, say: &dyn Fn(&str)) -> anyhow::Result<Re
                 }
             };
             if report.detail_bytes == 0 {
-                report.detail_bytes = fetch_size(addr, &seeded.token, &targets[0]).unwrap_or(0);
+                report.detail_bytes = fetch_size(addr, &targets[0]).unwrap_or(0);
             }
             if wants(cfg, &name) {
                 say(&format!("warming {name}: one request per plio"));
-                prewarm(addr, &seeded.token, &targets);
+                prewarm(addr, &targets);
                 say(&format!("running {name} with {count} tenants"));
                 let r = drive(addr, cfg, detail(false, ""));
                 report.rows.push(Row::from_load(&name, count, &r, ""));
@@ -773,14 +786,8 @@ fn run_on(cfg: &BenchConfig, url: &str, say: &dyn Fn(&str)) -> anyhow::Result<Re
             }
             if round == 0 && backend == CacheBackend::Memory && wants(cfg, "list") {
                 say("running list");
-                let orgs: Vec<String> = targets
-                    .iter()
-                    .map(|t| t.0.clone())
-                    .chain([personal.clone()])
-                    .collect();
                 let w = Arc::new(List {
-                    token: seeded.token.clone(),
-                    orgs,
+                    targets: targets.clone(),
                 });
                 let r = drive(addr, cfg, w);
                 report
@@ -790,10 +797,7 @@ fn run_on(cfg: &BenchConfig, url: &str, say: &dyn Fn(&str)) -> anyhow::Result<Re
             if round == 0 && backend == CacheBackend::Redis && wants(cfg, "write-mix") {
                 say("running write-mix (10% PATCH, 90% GET, stale check)");
                 let writers = (cfg.concurrency / 10).clamp(1, targets.len());
-                let w = Arc::new(WriteMix::new(
-                    seeded.token.clone(),
-                    targets[..writers].to_vec(),
-                ));
+                let w = Arc::new(WriteMix::new(targets[..writers].to_vec()));
                 let r = drive(addr, cfg, w);
                 report
                     .rows
@@ -861,19 +865,19 @@ fn run_on(cfg: &BenchConfig, url: &str, say: &dyn Fn(&str)) -> anyhow::Result<Re
 }
 
 /// One request per target, so that the measured window starts with a warm cache.
-fn prewarm(addr: SocketAddr, token: &str, targets: &[(String, String)]) {
+fn prewarm(addr: SocketAddr, targets: &[Target]) {
     for t in targets {
-        let _ = fetch_size(addr, token, t);
+        let _ = fetch_size(addr, t);
     }
 }
 
-fn fetch_size(addr: SocketAddr, token: &str, target: &(String, String)) -> Option<usize> {
+fn fetch_size(addr: SocketAddr, target: &Target) -> Option<usize> {
     let req = Req {
         method: "GET",
-        path: format!("/api/v1/plios/{}/", target.1),
+        path: format!("/api/v1/plios/{}/", target.uuid),
         headers: vec![
-            ("Organization".into(), target.0.clone()),
-            ("Authorization".into(), format!("Bearer {token}")),
+            ("Organization".into(), target.org.clone()),
+            ("Authorization".into(), format!("Bearer {}", target.token)),
         ],
         body: None,
         tag: 0,
