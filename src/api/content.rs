@@ -119,16 +119,7 @@ pub async fn plio_detail(
     };
     let creator = match fetched.get::<UserPayload>(1) {
         Some(u) => Some(u),
-        None => {
-            let id = entry.created_by_id;
-            let u = db
-                .shared(move |conn| Ok(crate::db::models::user::load_payloads(conn, &[id])?.pop()))
-                .await?;
-            if let Some(u) = &u {
-                cache.fill(&fetched, &[(1, u)]).await;
-            }
-            u
-        }
+        None => user_payload_filled(db, cache, &fetched, 1, entry.created_by_id).await?,
     };
     compose(entry, creator)
 }
@@ -341,8 +332,11 @@ pub async fn plio_payload_by_id(
                 .await
         })
         .await?;
-    let creator = crate::api::users::payload(db, cache, entry.created_by_id)
-        .await
-        .ok();
+    // A creator who no longer exists shows as null; any other failure is an error.
+    let creator = match crate::api::users::payload(db, cache, entry.created_by_id).await {
+        Ok(u) => Some(u),
+        Err(e) if e.code() == Code::NotFound => None,
+        Err(e) => return Err(e),
+    };
     compose(entry, creator)
 }
