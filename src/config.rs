@@ -107,6 +107,12 @@ pub struct Settings {
     pub tenant_refresh_ms: u64,
     /// How long an instance trusts a checked access token without asking the database.
     pub token_cache_seconds: u64,
+    /// Origins allowed by CORS; `None` allows any origin (as Plio).
+    pub cors_allowed_origins: Option<Vec<String>>,
+    /// Whether `POST /auth/convert-token/` (Google sign-in) is served.
+    pub google_sign_in: bool,
+    /// Google's userinfo endpoint, asked who a Google access token belongs to.
+    pub google_userinfo_url: String,
 }
 
 impl Settings {
@@ -207,6 +213,40 @@ impl Settings {
         };
         let tenant_refresh_ms = parse_num(&get, "TENANT_REFRESH_MS", 2_000u64, 100, 5_000)?;
         let token_cache_seconds = parse_num(&get, "TOKEN_CACHE_SECONDS", 30u64, 0, 300)?;
+        let cors_allowed_origins = match get("CORS_ALLOWED_ORIGINS") {
+            None => None,
+            Some(raw) if raw.trim() == "*" => None,
+            Some(raw) => {
+                let mut origins = Vec::new();
+                for o in raw.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+                    let o = o.trim_end_matches('/');
+                    let ok = (o.starts_with("http://") || o.starts_with("https://"))
+                        && !o["https://".len().min(o.len())..].contains('/')
+                        && o.len() <= 255;
+                    if !ok {
+                        return Err(err(
+                            "CORS_ALLOWED_ORIGINS",
+                            &format!("{o:?} is not an origin such as https://app.example.com"),
+                        ));
+                    }
+                    origins.push(o.to_string());
+                }
+                Some(origins)
+            }
+        };
+        let google_sign_in = match get("GOOGLE_SIGN_IN").map(|v| v.trim().to_ascii_lowercase()) {
+            None => true,
+            Some(v) if matches!(v.as_str(), "true" | "1" | "yes" | "on") => true,
+            Some(v) if matches!(v.as_str(), "false" | "0" | "no" | "off") => false,
+            Some(_) => return Err(err("GOOGLE_SIGN_IN", "must be true or false")),
+        };
+        let google_userinfo_url = get("GOOGLE_USERINFO_URL")
+            .unwrap_or_else(|| "https://www.googleapis.com/oauth2/v3/userinfo".into());
+        if !(google_userinfo_url.starts_with("https://")
+            || google_userinfo_url.starts_with("http://"))
+        {
+            return Err(err("GOOGLE_USERINFO_URL", "must be an http(s) URL"));
+        }
 
         Ok(Self {
             database_url,
@@ -228,6 +268,9 @@ impl Settings {
             log_format,
             tenant_refresh_ms,
             token_cache_seconds,
+            cors_allowed_origins,
+            google_sign_in,
+            google_userinfo_url,
         })
     }
 }
@@ -300,6 +343,9 @@ mod tests {
             ("LOG_FORMAT", "xml"),
             ("DATABASE_URL", "mysql://x"),
             ("DEFAULT_TENANT_SHORTCODE", "Bad Code"),
+            ("CORS_ALLOWED_ORIGINS", "app.example.com"),
+            ("GOOGLE_SIGN_IN", "maybe"),
+            ("GOOGLE_USERINFO_URL", "ftp://x"),
         ] {
             let e = load(&[(var, value)]).expect_err(var);
             assert_eq!(e.var, var);

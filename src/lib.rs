@@ -96,6 +96,7 @@ impl Application {
                 .wrap(NormalizePath::new(TrailingSlash::Always))
                 .wrap(from_fn(tenancy::resolver::resolve_tenant))
                 .wrap(from_fn(api::shape_errors))
+                .wrap(api::cors::cors(&settings_data))
                 .wrap(from_fn(api::request_context))
         })
         .workers(workers)

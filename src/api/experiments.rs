@@ -5,6 +5,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
+use crate::api::body::JsonBody;
 use crate::api::content::{accessible_head, check_may_create, plio_payload_by_id, PlioRef};
 use crate::api::input::Input;
 use crate::api::sessions::experiment_payload;
@@ -51,7 +52,7 @@ pub async fn list_experiments(
 pub async fn create_experiment(
     caller: AuthUser,
     tenant: Tenant,
-    body: web::Json<Value>,
+    body: JsonBody,
     db: web::Data<Database>,
     cache: web::Data<Cache>,
 ) -> Result<HttpResponse, AppError> {
@@ -91,7 +92,7 @@ pub async fn update_experiment(
     tenant: Tenant,
     path: web::Path<i32>,
     req: HttpRequest,
-    body: web::Json<Value>,
+    body: JsonBody,
     db: web::Data<Database>,
     cache: web::Data<Cache>,
 ) -> Result<HttpResponse, AppError> {
@@ -177,7 +178,7 @@ pub async fn list_experiment_plios(
 pub async fn create_experiment_plio(
     caller: AuthUser,
     tenant: Tenant,
-    body: web::Json<Value>,
+    body: JsonBody,
     db: web::Data<Database>,
     cache: web::Data<Cache>,
 ) -> Result<HttpResponse, AppError> {
@@ -231,7 +232,7 @@ pub async fn update_experiment_plio(
     caller: AuthUser,
     tenant: Tenant,
     path: web::Path<i32>,
-    body: web::Json<Value>,
+    body: JsonBody,
     db: web::Data<Database>,
     cache: web::Data<Cache>,
 ) -> Result<HttpResponse, AppError> {
@@ -283,7 +284,7 @@ pub async fn list_tags(
 pub async fn create_tag(
     caller: AuthUser,
     tenant: Tenant,
-    body: web::Json<Value>,
+    body: JsonBody,
     db: web::Data<Database>,
 ) -> Result<HttpResponse, AppError> {
     let mut input = Input::new(body.into_inner())?;
@@ -319,7 +320,7 @@ pub async fn update_tag(
     caller: AuthUser,
     tenant: Tenant,
     path: web::Path<i32>,
-    body: web::Json<Value>,
+    body: JsonBody,
     db: web::Data<Database>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();

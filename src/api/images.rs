@@ -10,8 +10,8 @@ use actix_multipart::Multipart;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
-use serde_json::Value;
 
+use crate::api::body::JsonBody;
 use crate::api::content::{check_may_create, invalidate_plios};
 use crate::api::input::Input;
 use crate::api::videos::may_use;
@@ -216,7 +216,7 @@ pub async fn update_image(
     caller: AuthUser,
     tenant: Tenant,
     path: web::Path<i32>,
-    body: web::Json<Value>,
+    body: JsonBody,
     db: web::Data<Database>,
     cache: web::Data<Cache>,
 ) -> Result<HttpResponse, AppError> {

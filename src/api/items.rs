@@ -5,6 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::api::body::JsonBody;
 use crate::api::content::{accessible_head, head_in, invalidate_plios, list_scope, PlioRef};
 use crate::api::input::Input;
 use crate::auth::AuthUser;
@@ -81,7 +82,7 @@ pub async fn list_items(
 pub async fn create_item(
     caller: AuthUser,
     tenant: Tenant,
-    body: web::Json<Value>,
+    body: JsonBody,
     db: web::Data<Database>,
     cache: web::Data<Cache>,
 ) -> Result<HttpResponse, AppError> {
@@ -143,7 +144,7 @@ pub async fn update_item(
     tenant: Tenant,
     path: web::Path<i32>,
     req: HttpRequest,
-    body: web::Json<Value>,
+    body: JsonBody,
     db: web::Data<Database>,
     cache: web::Data<Cache>,
 ) -> Result<HttpResponse, AppError> {
@@ -204,7 +205,7 @@ pub async fn delete_item(
 pub async fn bulk_delete_items(
     caller: AuthUser,
     tenant: Tenant,
-    body: web::Json<Value>,
+    body: JsonBody,
     db: web::Data<Database>,
     cache: web::Data<Cache>,
 ) -> Result<HttpResponse, AppError> {

@@ -5,8 +5,8 @@
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
-use serde_json::Value;
 
+use crate::api::body::JsonBody;
 use crate::api::input::Input;
 use crate::auth::permissions::may_manage;
 use crate::auth::AuthUser;
@@ -110,7 +110,7 @@ fn allowed(caller_role: Option<&str>, role: &str) -> bool {
 /// `POST /api/v1/organization-users/` `{user, organization, role}`.
 pub async fn create_membership(
     caller: AuthUser,
-    body: web::Json<Value>,
+    body: JsonBody,
     db: web::Data<Database>,
     cache: web::Data<Cache>,
 ) -> Result<HttpResponse, AppError> {
@@ -170,7 +170,7 @@ pub async fn create_membership(
 pub async fn update_membership(
     caller: AuthUser,
     path: web::Path<i32>,
-    body: web::Json<Value>,
+    body: JsonBody,
     db: web::Data<Database>,
     cache: web::Data<Cache>,
 ) -> Result<HttpResponse, AppError> {

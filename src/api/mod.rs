@@ -1,7 +1,9 @@
 //! The HTTP layer: route table, body limits and error shaping, request ids.
 
 pub mod auth;
+pub mod body;
 pub mod content;
+pub mod cors;
 pub mod experiments;
 pub mod health;
 pub mod images;

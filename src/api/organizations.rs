@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::api::body::JsonBody;
 use crate::api::input::Input;
 use crate::auth::AuthUser;
 use crate::cache::{Cache, EntryKey, Invalidations};
@@ -89,7 +90,7 @@ pub async fn list_organizations(
 /// `POST /api/v1/organizations/` `{name, shortcode, domain?}` → 201, schema built atomically.
 pub async fn create_organization(
     user: AuthUser,
-    body: web::Json<Value>,
+    body: JsonBody,
     db: web::Data<Database>,
     settings: web::Data<Settings>,
     registry: web::Data<TenantRegistry>,
@@ -189,7 +190,7 @@ pub async fn rotate_api_key(
 pub async fn update_organization(
     user: AuthUser,
     path: web::Path<i32>,
-    body: web::Json<Value>,
+    body: JsonBody,
     req: actix_web::HttpRequest,
     db: web::Data<Database>,
     cache: web::Data<Cache>,
@@ -314,7 +315,7 @@ pub async fn delete_organization(
 pub async fn update_organization_setting(
     user: AuthUser,
     path: web::Path<i32>,
-    body: web::Json<Value>,
+    body: JsonBody,
     db: web::Data<Database>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();

@@ -5,6 +5,7 @@ use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::api::body::JsonBody;
 use crate::auth::AuthUser;
 use crate::db::models::membership;
 use crate::db::models::plio::{self, Visibility, PAGE_SIZE};
@@ -179,7 +180,7 @@ fn check_video(
 pub async fn create_plio(
     caller: AuthUser,
     tenant: Tenant,
-    body: web::Json<Value>,
+    body: JsonBody,
     db: web::Data<Database>,
     cache: web::Data<Cache>,
 ) -> Result<HttpResponse, AppError> {
@@ -228,7 +229,7 @@ pub async fn update_plio(
     caller: AuthUser,
     tenant: Tenant,
     path: web::Path<String>,
-    body: web::Json<Value>,
+    body: JsonBody,
     db: web::Data<Database>,
     cache: web::Data<Cache>,
 ) -> Result<HttpResponse, AppError> {
@@ -299,7 +300,7 @@ pub async fn update_plio_setting(
     caller: AuthUser,
     tenant: Tenant,
     path: web::Path<String>,
-    body: web::Json<Value>,
+    body: JsonBody,
     db: web::Data<Database>,
     cache: web::Data<Cache>,
 ) -> Result<HttpResponse, AppError> {
@@ -354,7 +355,7 @@ pub async fn copy_plio(
     caller: AuthUser,
     tenant: Tenant,
     path: web::Path<String>,
-    body: web::Json<Value>,
+    body: JsonBody,
     db: web::Data<Database>,
     cache: web::Data<Cache>,
     registry: web::Data<TenantRegistry>,

@@ -5,6 +5,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
+use crate::api::body::JsonBody;
 use crate::api::content::{accessible_head, invalidate_plios, list_scope, PlioRef};
 use crate::api::input::Input;
 use crate::auth::AuthUser;
@@ -186,7 +187,7 @@ pub async fn list_questions(
 pub async fn create_question(
     caller: AuthUser,
     tenant: Tenant,
-    body: web::Json<Value>,
+    body: JsonBody,
     db: web::Data<Database>,
     cache: web::Data<Cache>,
 ) -> Result<HttpResponse, AppError> {
@@ -246,7 +247,7 @@ pub async fn update_question(
     tenant: Tenant,
     path: web::Path<i32>,
     req: HttpRequest,
-    body: web::Json<Value>,
+    body: JsonBody,
     db: web::Data<Database>,
     cache: web::Data<Cache>,
 ) -> Result<HttpResponse, AppError> {

@@ -6,6 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::api::body::JsonBody;
 use crate::api::content::{head_in, plio_payload_by_id, PlioRef};
 use crate::api::input::Input;
 use crate::auth::permissions::may_play_plio;
@@ -182,7 +183,7 @@ pub async fn list_sessions(
 pub async fn create_session(
     caller: AuthUser,
     tenant: Tenant,
-    body: web::Json<Value>,
+    body: JsonBody,
     db: web::Data<Database>,
     cache: web::Data<Cache>,
 ) -> Result<HttpResponse, AppError> {
@@ -243,7 +244,7 @@ pub async fn update_session(
     caller: AuthUser,
     tenant: Tenant,
     path: web::Path<i32>,
-    body: web::Json<Value>,
+    body: JsonBody,
     db: web::Data<Database>,
     cache: web::Data<Cache>,
 ) -> Result<HttpResponse, AppError> {
@@ -354,7 +355,7 @@ fn answer_json(a: learner::Answer) -> Value {
 pub async fn create_answer(
     caller: AuthUser,
     tenant: Tenant,
-    body: web::Json<Value>,
+    body: JsonBody,
     db: web::Data<Database>,
 ) -> Result<HttpResponse, AppError> {
     let mut input = Input::new(body.into_inner())?;
@@ -415,7 +416,7 @@ pub async fn update_answer(
     tenant: Tenant,
     path: web::Path<i32>,
     _req: HttpRequest,
-    body: web::Json<Value>,
+    body: JsonBody,
     db: web::Data<Database>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
@@ -462,7 +463,7 @@ pub async fn list_events(
 pub async fn create_event(
     caller: AuthUser,
     tenant: Tenant,
-    body: web::Json<Value>,
+    body: JsonBody,
     db: web::Data<Database>,
 ) -> Result<HttpResponse, AppError> {
     let mut input = Input::new(body.into_inner())?;

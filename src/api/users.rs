@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::api::body::JsonBody;
 use crate::api::input::Input;
 use crate::auth::tokens::TokenCache;
 use crate::auth::{password, AuthUser};
@@ -204,7 +205,7 @@ fn email_conflict(e: diesel::result::Error) -> AppError {
 /// `POST /api/v1/users/` (superusers) `{email, password, first_name, last_name, mobile}`.
 pub async fn create_user(
     caller: AuthUser,
-    body: web::Json<Value>,
+    body: JsonBody,
     db: web::Data<Database>,
     cache: web::Data<Cache>,
 ) -> Result<HttpResponse, AppError> {
@@ -271,7 +272,7 @@ pub async fn update_user(
     caller: AuthUser,
     path: web::Path<i32>,
     req: HttpRequest,
-    body: web::Json<Value>,
+    body: JsonBody,
     db: web::Data<Database>,
     cache: web::Data<Cache>,
     tokens: web::Data<TokenCache>,
@@ -385,7 +386,7 @@ async fn replace_config(
 pub async fn update_user_setting(
     caller: AuthUser,
     path: web::Path<i32>,
-    body: web::Json<Value>,
+    body: JsonBody,
     db: web::Data<Database>,
     cache: web::Data<Cache>,
 ) -> Result<HttpResponse, AppError> {
@@ -426,7 +427,7 @@ pub async fn get_user_config(
 pub async fn update_user_config(
     caller: AuthUser,
     path: web::Path<i32>,
-    body: web::Json<Value>,
+    body: JsonBody,
     db: web::Data<Database>,
     cache: web::Data<Cache>,
 ) -> Result<HttpResponse, AppError> {

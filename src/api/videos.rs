@@ -2,8 +2,8 @@
 //! them open to every authenticated user). A change invalidates every plio showing the video.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::Value;
 
+use crate::api::body::JsonBody;
 use crate::api::content::{check_may_create, head_in, invalidate_plios, PlioRef};
 use crate::api::input::Input;
 use crate::auth::permissions::may_access_plio;
@@ -89,7 +89,7 @@ pub async fn list_videos(
 pub async fn create_video(
     caller: AuthUser,
     tenant: Tenant,
-    body: web::Json<Value>,
+    body: JsonBody,
     db: web::Data<Database>,
 ) -> Result<HttpResponse, AppError> {
     let mut input = Input::new(body.into_inner())?;
@@ -128,7 +128,7 @@ pub async fn update_video(
     tenant: Tenant,
     path: web::Path<i32>,
     req: HttpRequest,
-    body: web::Json<Value>,
+    body: JsonBody,
     db: web::Data<Database>,
     cache: web::Data<Cache>,
 ) -> Result<HttpResponse, AppError> {

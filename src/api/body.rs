@@ -1,0 +1,72 @@
+//! `JsonBody`: the JSON body of a write, parsed as DRF parses it. A request with no body (and
+//! whatever content type, usually none) is an empty object: Plio's editor creates a plio with
+//! a body-less POST (SPEC 5.1). A non-empty body must be JSON.
+
+use actix_web::dev::Payload;
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+use serde_json::{Map, Value};
+
+use crate::error::{AppError, Code};
+
+/// A parsed JSON request body (`{}` when the request had none).
+#[derive(Debug, Clone)]
+pub struct JsonBody(pub Value);
+
+impl JsonBody {
+    /// The parsed value.
+    pub fn into_inner(self) -> Value {
+        self.0
+    }
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase())
+        .is_some_and(|m| m == "application/json" || m.ends_with("+json"))
+}
+
+/// Parses a body that has already been read.
+pub fn parse(req: &HttpRequest, bytes: &[u8]) -> Result<Value, AppError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Object(Map::new()));
+    }
+    if !is_json(req) {
+        return Err(AppError::with_detail(
+            Code::UnsupportedMediaType,
+            "Send the body as application/json.",
+        ));
+    }
+    serde_json::from_slice(bytes).map_err(|_| AppError::new(Code::InvalidJson))
+}
+
+impl FromRequest for JsonBody {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let bytes = web::Bytes::from_request(&req, payload);
+        Box::pin(async move {
+            let bytes = bytes.await.map_err(|e| {
+                if e.as_response_error().status_code().as_u16() == 413 {
+                    AppError::new(Code::PayloadTooLarge)
+                } else {
+                    AppError::with_detail(Code::BadRequest, "The request body could not be read.")
+                }
+            })?;
+            parse(&req, &bytes).map(JsonBody)
+        })
+    }
+}
+
+impl std::ops::Deref for JsonBody {
+    type Target = Value;
+    fn deref(&self) -> &Value {
+        &self.0
+    }
+}
