@@ -113,6 +113,11 @@ pub struct Settings {
     pub google_sign_in: bool,
     /// Google's userinfo endpoint, asked who a Google access token belongs to.
     pub google_userinfo_url: String,
+    /// Total deadline of a call to Google, milliseconds.
+    pub google_timeout_ms: u64,
+    /// Public base URL of uploaded media (e.g. `https://api.example.com`); unset = the origin
+    /// each upload was addressed to.
+    pub media_url: Option<String>,
 }
 
 impl Settings {
@@ -247,6 +252,16 @@ impl Settings {
         {
             return Err(err("GOOGLE_USERINFO_URL", "must be an http(s) URL"));
         }
+        let media_url = get("MEDIA_URL").map(|u| u.trim().trim_end_matches('/').to_string());
+        if let Some(u) = &media_url {
+            if !(u.starts_with("https://") || u.starts_with("http://")) || u.len() > 200 {
+                return Err(err(
+                    "MEDIA_URL",
+                    "must be an http(s) URL such as https://api.example.com",
+                ));
+            }
+        }
+        let google_timeout_ms = parse_num(&get, "GOOGLE_TIMEOUT_MS", 5_000u64, 100, 60_000)?;
 
         Ok(Self {
             database_url,
@@ -271,6 +286,8 @@ impl Settings {
             cors_allowed_origins,
             google_sign_in,
             google_userinfo_url,
+            google_timeout_ms,
+            media_url,
         })
     }
 }

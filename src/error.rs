@@ -8,7 +8,6 @@ use std::fmt;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use serde::Serialize;
 
 macro_rules! error_codes {
     ($($variant:ident => ($status:ident, $code:literal, $detail:literal)),* $(,)?) => {
@@ -48,11 +47,13 @@ error_codes! {
     MethodNotAllowed => (METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed."),
     NotAcceptable => (NOT_ACCEPTABLE, "not_acceptable", "Not acceptable."),
     Conflict => (CONFLICT, "conflict", "The resource already exists."),
+    Unique => (BAD_REQUEST, "unique", "A resource with this value already exists."),
     PayloadTooLarge => (PAYLOAD_TOO_LARGE, "payload_too_large", "The request body is larger than 10 MiB."),
     UnsupportedMediaType => (UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "Unsupported media type."),
     Throttled => (TOO_MANY_REQUESTS, "throttled", "Too many requests."),
     Internal => (INTERNAL_SERVER_ERROR, "internal_error", "An internal error occurred."),
     DatabaseUnavailable => (SERVICE_UNAVAILABLE, "database_unavailable", "The database is unavailable; try again shortly."),
+    GoogleUnavailable => (SERVICE_UNAVAILABLE, "google_unavailable", "Google could not be reached; try again shortly."),
     TenantUnavailable => (SERVICE_UNAVAILABLE, "tenant_unavailable", "This organization is temporarily unavailable."),
 }
 
@@ -67,12 +68,29 @@ pub struct AppError {
     cause: Option<anyhow::Error>,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
-    detail: &'a str,
-    code: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    fields: Option<&'a FieldErrors>,
+/// The key DRF uses for errors that belong to no single field.
+pub const NON_FIELD_ERRORS: &str = "non_field_errors";
+
+/// The error body: `detail`, `code`, `fields`, and (SPEC 5.1) DRF's own keys beside them:
+/// each field's messages under the field's name, so clients reading
+/// `error.response.data.email` or `non_field_errors` keep working.
+fn body(detail: &str, code: &str, fields: Option<&FieldErrors>) -> serde_json::Value {
+    use serde_json::Value;
+    let mut map = serde_json::Map::new();
+    map.insert("detail".into(), Value::from(detail));
+    map.insert("code".into(), Value::from(code));
+    if let Some(fields) = fields {
+        for (field, messages) in fields {
+            if !matches!(field.as_str(), "detail" | "code" | "fields") {
+                map.insert(field.clone(), Value::from(messages.clone()));
+            }
+        }
+        map.insert(
+            "fields".into(),
+            serde_json::to_value(fields).unwrap_or_default(),
+        );
+    }
+    Value::Object(map)
 }
 
 impl AppError {
@@ -116,7 +134,32 @@ impl AppError {
         fields.insert(field.to_string(), vec![message.into()]);
         Self::validation(fields)
     }
-    /// 409 for a single field.
+    /// 400 for an error that belongs to no single field (DRF's `non_field_errors`).
+    pub fn non_field(message: impl Into<String>) -> Self {
+        let message = message.into();
+        let mut fields = FieldErrors::new();
+        fields.insert(NON_FIELD_ERRORS.to_string(), vec![message.clone()]);
+        Self {
+            code: Code::Invalid,
+            detail: message,
+            fields: Some(fields),
+            cause: None,
+        }
+    }
+    /// 400 for a value that must be unique and is taken (DRF answers uniqueness with 400 under
+    /// the field's key; only tenant creation keeps 409, SPEC 5.1).
+    pub fn unique(field: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        let mut fields = FieldErrors::new();
+        fields.insert(field.to_string(), vec![message.clone()]);
+        Self {
+            code: Code::Unique,
+            detail: message,
+            fields: Some(fields),
+            cause: None,
+        }
+    }
+    /// 409 for a single field (tenant creation only, SPEC 2.2).
     pub fn conflict(field: &str, message: impl Into<String>) -> Self {
         let message = message.into();
         let mut fields = FieldErrors::new();
@@ -182,11 +225,14 @@ impl ResponseError for AppError {
                 None => tracing::warn!(code = self.code.as_str(), "request failed"),
             }
         }
-        HttpResponse::build(status).json(Body {
-            detail: &self.detail,
-            code: self.code.as_str(),
-            fields: self.fields.as_ref(),
-        })
+        let mut res = HttpResponse::build(status);
+        if status == StatusCode::UNAUTHORIZED {
+            res.insert_header((
+                actix_web::http::header::WWW_AUTHENTICATE,
+                "Bearer realm=\"api\"",
+            ));
+        }
+        res.json(body(&self.detail, self.code.as_str(), self.fields.as_ref()))
     }
 }
 
@@ -207,7 +253,7 @@ pub fn body_for_status(status: StatusCode) -> serde_json::Value {
         s if s >= 500 => Code::Internal,
         _ => Code::BadRequest,
     };
-    serde_json::json!({"detail": code.default_detail(), "code": code.as_str()})
+    body(code.default_detail(), code.as_str(), None)
 }
 
 /// `true` for errors meaning the database cannot be reached right now.
@@ -232,12 +278,32 @@ impl From<diesel::result::Error> for AppError {
         use diesel::result::{DatabaseErrorKind, Error};
         match &e {
             Error::NotFound => Self::new(Code::NotFound),
-            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
-                Self::new(Code::Conflict).caused_by(e)
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                match unique_field(info.constraint_name()) {
+                    Some(field) => Self::unique(
+                        field,
+                        format!("A resource with this {field} already exists."),
+                    ),
+                    None => Self::non_field("A resource with these values already exists."),
+                }
+                .caused_by(e)
             }
             _ if is_connection_error(&e) => Self::new(Code::DatabaseUnavailable).caused_by(e),
             _ => Self::internal(e),
         }
+    }
+}
+
+/// The API field behind a unique constraint (PostgreSQL's `{table}_{column}_key` names).
+fn unique_field(constraint: Option<&str>) -> Option<&'static str> {
+    match constraint? {
+        "user_email_key" => Some("email"),
+        "tag_slug_key" => Some("slug"),
+        "plio_uuid_key" => Some("uuid"),
+        "organization_shortcode_key" => Some("shortcode"),
+        "organization_schema_name_key" => Some("shortcode"),
+        "organizations_domain_domain_key" => Some("domain"),
+        _ => None,
     }
 }
 

@@ -78,6 +78,10 @@ impl Application {
             web::Data::new(auth::tokens::TokenCache::new(settings.token_cache_seconds));
         let plio_index = web::Data::new(api::content::PlioIndex::default());
         let registry_data = web::Data::new(registry.clone());
+        let google = web::Data::new(auth::google::GoogleClient::new(
+            &settings.google_userinfo_url,
+            Duration::from_millis(settings.google_timeout_ms),
+        )?);
         let settings_data = web::Data::new(settings);
         let pin = options.pin_cpu;
         let server = HttpServer::new(move || {
@@ -91,6 +95,7 @@ impl Application {
                 .app_data(token_cache.clone())
                 .app_data(plio_index.clone())
                 .app_data(registry_data.clone())
+                .app_data(google.clone())
                 .app_data(settings_data.clone())
                 .configure(api::configure)
                 .wrap(NormalizePath::new(TrailingSlash::Always))

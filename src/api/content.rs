@@ -8,7 +8,7 @@ use crate::auth::permissions::may_access_plio;
 use crate::auth::AuthUser;
 use crate::cache::{Cache, EntryKey, Invalidations};
 use crate::db::models::content::{self, PlioEntry, PlioHead};
-use crate::db::models::membership;
+use crate::db::models::membership::{self, ADMIN_ROLES};
 use crate::db::models::user::UserPayload;
 use crate::db::Database;
 use crate::error::{AppError, Code};
@@ -93,12 +93,48 @@ pub fn check_may_create(
     }
 }
 
+/// Whether `me` administers the tenant's organization (never in the personal workspace).
+fn administers(tenant: &Tenant, me: Option<&UserPayload>) -> bool {
+    match (me, tenant.id()) {
+        (Some(u), Some(org)) if !tenant.is_personal_workspace() => u
+            .organizations
+            .iter()
+            .any(|o| o.id == org.0 && ADMIN_ROLES.contains(&o.role.as_str())),
+        _ => false,
+    }
+}
+
+/// Whether the caller sees the creator's contact details and memberships inside a plio
+/// payload: the creator, superusers and the organization's admins (SPEC 4.2).
+async fn sees_creator_details(
+    db: &Database,
+    cache: &Cache,
+    tenant: &Tenant,
+    caller: Option<&AuthUser>,
+    creator: i32,
+) -> Result<bool, AppError> {
+    match caller {
+        None => Ok(false),
+        Some(c) if c.is_superuser || c.id == creator => Ok(true),
+        Some(_) if tenant.is_personal_workspace() => Ok(false),
+        Some(c) => {
+            let me = match crate::api::users::payload(db, cache, c.id).await {
+                Ok(u) => Some(u),
+                Err(e) if e.code() == Code::NotFound => None,
+                Err(e) => return Err(e),
+            };
+            Ok(administers(tenant, me.as_ref()))
+        }
+    }
+}
+
 /// The plio payload: the plio entry and its creator's user entry read in one cache round
-/// trip, loaded from the database only on a miss, then composed.
+/// trip, loaded from the database only on a miss, then composed for the caller.
 pub async fn plio_detail(
     db: &Database,
     cache: &Cache,
     tenant: &Tenant,
+    caller: &AuthUser,
     head: &PlioHead,
 ) -> Result<Value, AppError> {
     let keys = [
@@ -121,18 +157,25 @@ pub async fn plio_detail(
         Some(u) => Some(u),
         None => user_payload_filled(db, cache, &fetched, 1, entry.created_by_id).await?,
     };
-    compose(entry, creator)
+    let full = sees_creator_details(db, cache, tenant, Some(caller), entry.created_by_id).await?;
+    compose(entry, creator, full)
 }
 
-/// `created_by` replaces `created_by_id`.
-pub fn compose(entry: PlioEntry, creator: Option<UserPayload>) -> Result<Value, AppError> {
+/// `created_by` replaces `created_by_id`: the creator's whole user payload when `full`, else
+/// only their public fields (SPEC 4.2).
+pub fn compose(
+    entry: PlioEntry,
+    creator: Option<UserPayload>,
+    full: bool,
+) -> Result<Value, AppError> {
     let mut v = serde_json::to_value(entry).map_err(AppError::internal)?;
     if let Value::Object(map) = &mut v {
         map.remove("created_by_id");
-        map.insert(
-            "created_by".into(),
-            serde_json::to_value(creator).map_err(AppError::internal)?,
-        );
+        let created_by = match creator {
+            Some(c) if !full => c.public_view(),
+            c => serde_json::to_value(c).map_err(AppError::internal)?,
+        };
+        map.insert("created_by".into(), created_by);
     }
     Ok(v)
 }
@@ -228,8 +271,9 @@ pub async fn read_plio(
                 (head.id, head.created_by_id)
             }
         };
-        let needs_membership = read == Read::Retrieve
-            && !tenant.is_personal_workspace()
+        // The caller's own entry decides membership (retrieve) and whether they administer
+        // the organization (which shows the creator's contact details): same round trip.
+        let needs_membership = !tenant.is_personal_workspace()
             && caller.is_some_and(|c| !c.is_superuser && c.id != creator);
         let mut keys = vec![
             plio_key(tenant, id),
@@ -267,18 +311,28 @@ pub async fn read_plio(
             }
             return Err(not_found());
         }
+        let me = match caller {
+            Some(c) if needs_membership && c.id != entry.created_by_id => {
+                match fetched.get::<UserPayload>(2) {
+                    Some(u) => Some(u),
+                    None => user_payload_filled(db, cache, &fetched, 2, c.id).await?,
+                }
+            }
+            _ => None,
+        };
+        let full = match caller {
+            None => false,
+            Some(c) if c.is_superuser || c.id == entry.created_by_id => true,
+            Some(_) => administers(tenant, me.as_ref()),
+        };
         let allowed = match read {
             Read::Play => entry.is_public || caller.is_some_and(|c| c.id == entry.created_by_id),
             Read::Retrieve => match caller {
                 None => false,
                 Some(c) if c.is_superuser || c.id == entry.created_by_id => true,
                 Some(_) if tenant.is_personal_workspace() => false,
-                Some(c) => {
-                    let me = match fetched.get::<UserPayload>(2) {
-                        Some(u) => Some(u),
-                        None => user_payload_filled(db, cache, &fetched, 2, c.id).await?,
-                    };
-                    let member = match (me, tenant.id()) {
+                Some(_) => {
+                    let member = match (&me, tenant.id()) {
                         (Some(u), Some(org)) => u.organizations.iter().any(|o| o.id == org.0),
                         _ => false,
                     };
@@ -296,7 +350,7 @@ pub async fn read_plio(
             Some(u) => Some(u),
             None => user_payload_filled(db, cache, &fetched, 1, entry.created_by_id).await?,
         };
-        return compose(entry, creator_payload);
+        return compose(entry, creator_payload, full);
     }
     Err(not_found())
 }
@@ -317,12 +371,13 @@ async fn user_payload_filled(
     Ok(u)
 }
 
-/// The plio payload by id, whoever asks (for payloads that embed a plio: sessions,
-/// experiment-plios). Entries come from the cache.
+/// The plio payload by id, for payloads that embed a plio (sessions, experiment-plios),
+/// composed for the caller. Entries come from the cache.
 pub async fn plio_payload_by_id(
     db: &Database,
     cache: &Cache,
     tenant: &Tenant,
+    caller: &AuthUser,
     plio_id: i32,
 ) -> Result<Value, AppError> {
     let key = plio_key(tenant, plio_id);
@@ -338,5 +393,6 @@ pub async fn plio_payload_by_id(
         Err(e) if e.code() == Code::NotFound => None,
         Err(e) => return Err(e),
     };
-    compose(entry, creator)
+    let full = sees_creator_details(db, cache, tenant, Some(caller), entry.created_by_id).await?;
+    compose(entry, creator, full)
 }

@@ -132,9 +132,10 @@ async fn experiment_plio_payload(
     db: &Database,
     cache: &Cache,
     tenant: &Tenant,
+    viewer: &AuthUser,
     ep: learner::ExperimentPlio,
 ) -> Result<Value, AppError> {
-    let plio = plio_payload_by_id(db, cache, tenant, ep.plio_id).await?;
+    let plio = plio_payload_by_id(db, cache, tenant, viewer, ep.plio_id).await?;
     let eid = ep.experiment_id;
     let experiment = db
         .tenant(tenant, move |conn| Ok(learner::find_experiment(conn, eid)?))
@@ -162,6 +163,7 @@ pub async fn list_experiment_plios(
     db: web::Data<Database>,
     cache: web::Data<Cache>,
 ) -> Result<HttpResponse, AppError> {
+    let viewer = caller.clone();
     let list = db
         .tenant(&tenant, move |conn| {
             Ok(learner::own_experiment_plios(conn, caller.id)?)
@@ -169,7 +171,7 @@ pub async fn list_experiment_plios(
         .await?;
     let mut out = Vec::new();
     for ep in list {
-        out.push(experiment_plio_payload(&db, &cache, &tenant, ep).await?);
+        out.push(experiment_plio_payload(&db, &cache, &tenant, &viewer, ep).await?);
     }
     Ok(HttpResponse::Ok().json(out))
 }
@@ -182,6 +184,7 @@ pub async fn create_experiment_plio(
     db: web::Data<Database>,
     cache: web::Data<Cache>,
 ) -> Result<HttpResponse, AppError> {
+    let viewer = caller.clone();
     let mut input = Input::new(body.into_inner())?;
     let experiment = input.id("experiment", true);
     let plio = input.id("plio", true);
@@ -207,7 +210,8 @@ pub async fn create_experiment_plio(
             )?)
         })
         .await?;
-    Ok(HttpResponse::Created().json(experiment_plio_payload(&db, &cache, &tenant, ep).await?))
+    Ok(HttpResponse::Created()
+        .json(experiment_plio_payload(&db, &cache, &tenant, &viewer, ep).await?))
 }
 
 /// `GET /api/v1/experiment-plios/{id}/`.
@@ -218,13 +222,14 @@ pub async fn get_experiment_plio(
     db: web::Data<Database>,
     cache: web::Data<Cache>,
 ) -> Result<HttpResponse, AppError> {
+    let viewer = caller.clone();
     let id = path.into_inner();
     let ep = db
         .tenant(&tenant, move |conn| {
             Ok(learner::find_own_experiment_plio(conn, id, caller.id)?)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(experiment_plio_payload(&db, &cache, &tenant, ep).await?))
+    Ok(HttpResponse::Ok().json(experiment_plio_payload(&db, &cache, &tenant, &viewer, ep).await?))
 }
 
 /// `PUT|PATCH /api/v1/experiment-plios/{id}/` `{split_percentage}`.
@@ -236,6 +241,7 @@ pub async fn update_experiment_plio(
     db: web::Data<Database>,
     cache: web::Data<Cache>,
 ) -> Result<HttpResponse, AppError> {
+    let viewer = caller.clone();
     let id = path.into_inner();
     let mut input = Input::new(body.into_inner())?;
     let split = read_split(&mut input, true);
@@ -247,7 +253,7 @@ pub async fn update_experiment_plio(
             Ok(learner::set_split(conn, id, split)?)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(experiment_plio_payload(&db, &cache, &tenant, ep).await?))
+    Ok(HttpResponse::Ok().json(experiment_plio_payload(&db, &cache, &tenant, &viewer, ep).await?))
 }
 
 /// `DELETE /api/v1/experiment-plios/{id}/`.

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use actix_multipart::Multipart;
 use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 
 use crate::api::body::JsonBody;
@@ -22,6 +22,7 @@ use crate::config::Settings;
 use crate::db::models::content::{self, Image};
 use crate::db::Database;
 use crate::error::{AppError, Code};
+use crate::tenancy::resolver::PathPrefix;
 use crate::tenancy::Tenant;
 
 /// The image type of some bytes, by their signature: (extension, content type).
@@ -148,7 +149,21 @@ pub async fn create_image(
         .await?
         .map_err(AppError::internal)?;
     let media_root = settings.media_root.clone();
-    let stored = url.clone();
+    // Plio's image URLs are absolute (S3) and the web client puts them in `<img src>` as they
+    // are, from its own origin: the stored URL is absolute too, on MEDIA_URL when set, else
+    // on the origin the upload was addressed to.
+    let stored = match &settings.media_url {
+        Some(base) => format!("{}{}", base.trim_end_matches('/'), url),
+        None => {
+            let info = req.connection_info();
+            let prefix = req
+                .extensions()
+                .get::<PathPrefix>()
+                .map(|p| p.0.clone())
+                .unwrap_or_default();
+            format!("{}://{}{prefix}{url}", info.scheme(), info.host())
+        }
+    };
     let created = db
         .tenant(&tenant, move |conn| {
             Ok(content::insert_image(conn, &stored, &alt_text, caller.id)?)

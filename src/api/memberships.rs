@@ -1,6 +1,8 @@
 //! `/api/v1/organization-users/`: organization admins manage their own organization's
 //! members. super-admin grants (and acts on members holding) org-admin and org-view;
-//! org-admin only org-view; superusers bypass. Unique per (user, organization): 409.
+//! org-admin only org-view; superusers bypass. Unique per (user, organization): 400 with
+//! DRF's `non_field_errors` message, which Plio's add-member dialog reads. Rows carry Plio's
+//! `user_details` and `is_owner`.
 //! Every change invalidates the member's cached user payload after commit.
 
 use actix_web::{web, HttpResponse};
@@ -21,6 +23,18 @@ use crate::tenancy::Tenant;
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
     organization: Option<String>,
+}
+
+/// DRF's message for a second membership of the same user in the same organization.
+const DUPLICATE: &str = "organization user with this User and Organization already exists.";
+
+fn with_user(
+    conn: &mut diesel::PgConnection,
+    m: membership::Membership,
+) -> Result<membership::MembershipWithUser, AppError> {
+    Ok(membership::with_users(conn, vec![m])?
+        .pop()
+        .ok_or_else(|| AppError::new(Code::NotFound))?)
 }
 
 fn user_key(id: i32) -> EntryKey {
@@ -64,7 +78,8 @@ pub async fn list_memberships(
                 (Some(a), Some(w)) => Some(if a.contains(&w) { vec![w] } else { Vec::new() }),
                 (Some(a), None) => Some(a),
             };
-            Ok(membership::list(conn, orgs.as_deref())?)
+            let rows = membership::list(conn, orgs.as_deref())?;
+            Ok(membership::with_users(conn, rows)?)
         })
         .await?;
     Ok(HttpResponse::Ok().json(rows))
@@ -84,7 +99,7 @@ pub async fn get_membership(
                 Some(allowed) if !allowed.contains(&m.organization) => {
                     Err(AppError::new(Code::NotFound))
                 }
-                _ => Ok(m),
+                _ => Ok(with_user(conn, m)?),
             }
         })
         .await?;
@@ -118,6 +133,7 @@ pub async fn create_membership(
     let user_id = input.id("user", true);
     let org_id = input.id("organization", true);
     let role_id = input.id("role", true);
+    let is_owner = input.boolean("is_owner").unwrap_or(false);
     input.finish()?;
     let (user_id, org_id, role_id) = (
         user_id.unwrap_or(0),
@@ -149,18 +165,18 @@ pub async fn create_membership(
                     format!("Invalid pk \"{user_id}\" - object does not exist."),
                 ));
             }
-            let m = membership::insert(conn, user_id, org_id, role_id).map_err(|e| match e {
-                diesel::result::Error::DatabaseError(
-                    diesel::result::DatabaseErrorKind::UniqueViolation,
-                    _,
-                ) => AppError::conflict(
-                    "user",
-                    "This user is already a member of this organization.",
-                ),
-                other => other.into(),
-            })?;
+            let m =
+                membership::insert(conn, user_id, org_id, role_id, is_owner).map_err(
+                    |e| match e {
+                        diesel::result::Error::DatabaseError(
+                            diesel::result::DatabaseErrorKind::UniqueViolation,
+                            _,
+                        ) => AppError::non_field(DUPLICATE),
+                        other => other.into(),
+                    },
+                )?;
             inv.entry(user_key(user_id));
-            Ok(m)
+            with_user(conn, m)
         })
         .await?;
     Ok(HttpResponse::Created().json(created))
@@ -179,6 +195,7 @@ pub async fn update_membership(
     let role_id = input.id("role", true);
     let user_id = input.id("user", false);
     let org_id = input.id("organization", false);
+    let is_owner = input.boolean("is_owner");
     input.finish()?;
     let role_id = role_id.unwrap_or(0);
     let updated = cache
@@ -200,9 +217,9 @@ pub async fn update_membership(
             if !allowed(mine.as_deref(), &current_role) || !allowed(mine.as_deref(), &new_role) {
                 return Err(AppError::new(Code::PermissionDenied));
             }
-            let m = membership::set_role(conn, id, role_id)?;
+            let m = membership::set_role(conn, id, role_id, is_owner)?;
             inv.entry(user_key(m.user));
-            Ok(m)
+            with_user(conn, m)
         })
         .await?;
     Ok(HttpResponse::Ok().json(updated))

@@ -4,7 +4,9 @@ pub mod auth;
 pub mod body;
 pub mod content;
 pub mod cors;
+pub mod events;
 pub mod experiments;
+pub mod google;
 pub mod health;
 pub mod images;
 pub mod input;
@@ -58,6 +60,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/media/images/{name}/").get(images::serve_media))
     .service(web::resource("/auth/token/").post(auth::create_token))
     .service(web::resource("/auth/revoke-token/").post(auth::revoke_token))
+    .service(web::resource("/auth/convert-token/").post(google::convert_token))
     .service(web::resource("/auth/generate-external-auth-access-token/").post(auth::sso_token))
     .service(
         web::scope("/api/v1")
@@ -156,14 +159,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::resource("/session-answers/{id}/")
                     .get(sessions::get_answer)
                     .put(sessions::update_answer)
-                    .patch(sessions::update_answer),
+                    .patch(sessions::update_answer)
+                    .delete(sessions::delete_answer),
             )
             .service(
                 web::resource("/events/")
-                    .get(sessions::list_events)
-                    .post(sessions::create_event),
+                    .get(events::list_events)
+                    .post(events::create_event),
             )
-            .service(web::resource("/events/{id}/").get(sessions::get_event))
+            .service(
+                web::resource("/events/{id}/")
+                    .get(events::get_event)
+                    .put(events::update_event)
+                    .patch(events::update_event)
+                    .delete(events::delete_event),
+            )
             .service(
                 web::resource("/experiments/")
                     .get(experiments::list_experiments)

@@ -165,11 +165,13 @@ pub async fn rotate_api_key(
     user: AuthUser,
     path: web::Path<i32>,
     db: web::Data<Database>,
+    cache: web::Data<Cache>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let key = db
-        .shared(move |conn| {
+    let key = cache
+        .write_shared(&db, move |conn, inv| {
             require_superuser_or_admin(conn, &user, id)?;
+            invalidate_members(conn, inv, id)?;
             model::find_live(conn, id)?;
             let key = crate::secrets::random_string(32, crate::secrets::ALPHANUMERIC);
             diesel::update(organization::table.find(id))
@@ -272,7 +274,7 @@ fn domain_conflict(e: diesel::result::Error) -> AppError {
         diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::UniqueViolation,
             _,
-        ) => AppError::conflict("domain", "an organization with this domain already exists"),
+        ) => AppError::unique("domain", "domain with this domain already exists."),
         other => other.into(),
     }
 }
@@ -317,6 +319,7 @@ pub async fn update_organization_setting(
     path: web::Path<i32>,
     body: JsonBody,
     db: web::Data<Database>,
+    cache: web::Data<Cache>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let settings = body.into_inner();
@@ -326,11 +329,13 @@ pub async fn update_organization_setting(
             "Expected a JSON object.",
         ));
     }
-    let config = db
-        .shared(move |conn| {
+    // Members' user payloads carry the organization's config (SPEC 5.1): they go stale.
+    let config = cache
+        .write_shared(&db, move |conn, inv| {
             if !user.is_superuser && !membership::is_admin(conn, user.id, id)? {
                 return Err(AppError::new(Code::PermissionDenied));
             }
+            invalidate_members(conn, inv, id)?;
             let current = model::find_live(conn, id)?;
             let mut config = match current.config {
                 Value::Object(map) => map,

@@ -59,7 +59,8 @@ pub async fn request_otp(
         })
         .await?;
     codes::deliver(settings.sms_driver, &mobile, &code);
-    Ok(HttpResponse::Created().json(created))
+    // 200, as Plio answers (SPEC 5.1).
+    Ok(HttpResponse::Ok().json(created))
 }
 
 enum Verdict {

@@ -184,6 +184,7 @@ pub async fn create_plio(
     db: web::Data<Database>,
     cache: web::Data<Cache>,
 ) -> Result<HttpResponse, AppError> {
+    let viewer = caller.clone();
     let mut input = Input::new(body.into_inner())?;
     let ch = read_plio_fields(&mut input);
     input.finish()?;
@@ -199,7 +200,7 @@ pub async fn create_plio(
                 .ok_or_else(|| AppError::new(Code::NotFound))
         })
         .await?;
-    Ok(HttpResponse::Created().json(plio_detail(&db, &cache, &tenant, &head).await?))
+    Ok(HttpResponse::Created().json(plio_detail(&db, &cache, &tenant, &viewer, &head).await?))
 }
 
 /// `GET /api/v1/plios/{uuid}/`.
@@ -233,6 +234,7 @@ pub async fn update_plio(
     db: web::Data<Database>,
     cache: web::Data<Cache>,
 ) -> Result<HttpResponse, AppError> {
+    let viewer = caller.clone();
     let uuid = path.into_inner();
     let mut input = Input::new(body.into_inner())?;
     let mut ch = read_plio_fields(&mut input);
@@ -248,7 +250,7 @@ pub async fn update_plio(
             Ok(head)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(plio_detail(&db, &cache, &tenant, &head).await?))
+    Ok(HttpResponse::Ok().json(plio_detail(&db, &cache, &tenant, &viewer, &head).await?))
 }
 
 /// `DELETE /api/v1/plios/{uuid}/`: soft delete, cascading to items and questions.
@@ -333,6 +335,7 @@ pub async fn duplicate_plio(
     db: web::Data<Database>,
     cache: web::Data<Cache>,
 ) -> Result<HttpResponse, AppError> {
+    let viewer = caller.clone();
     let uuid = path.into_inner();
     let t = tenant.clone();
     let head = cache
@@ -345,7 +348,7 @@ pub async fn duplicate_plio(
                 .ok_or_else(|| AppError::new(Code::NotFound))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(plio_detail(&db, &cache, &tenant, &head).await?))
+    Ok(HttpResponse::Ok().json(plio_detail(&db, &cache, &tenant, &viewer, &head).await?))
 }
 
 /// `POST /api/v1/plios/{uuid}/copy/` `{workspace: <shortcode>}`: a draft copy in another
@@ -360,6 +363,7 @@ pub async fn copy_plio(
     cache: web::Data<Cache>,
     registry: web::Data<TenantRegistry>,
 ) -> Result<HttpResponse, AppError> {
+    let viewer = caller.clone();
     let uuid = path.into_inner();
     let workspace = match body.get("workspace") {
         Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
@@ -394,5 +398,5 @@ pub async fn copy_plio(
                 .ok_or_else(|| AppError::new(Code::NotFound))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(plio_detail(&db, &cache, &target, &head).await?))
+    Ok(HttpResponse::Ok().json(plio_detail(&db, &cache, &target, &viewer, &head).await?))
 }

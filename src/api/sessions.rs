@@ -13,7 +13,7 @@ use crate::auth::permissions::may_play_plio;
 use crate::auth::AuthUser;
 use crate::cache::Cache;
 use crate::db::models::content;
-use crate::db::models::learner::{self, NewSession, Session, SessionChanges, EVENT_TYPES};
+use crate::db::models::learner::{self, NewSession, Session, SessionChanges};
 use crate::db::Database;
 use crate::error::{AppError, Code};
 use crate::tenancy::Tenant;
@@ -24,6 +24,7 @@ async fn payload(
     db: &Database,
     cache: &Cache,
     tenant: &Tenant,
+    viewer: &AuthUser,
     s: Session,
 ) -> Result<Value, AppError> {
     let s2 = s.clone();
@@ -38,7 +39,7 @@ async fn payload(
             Ok((answers, last, experiment))
         })
         .await?;
-    let plio = plio_payload_by_id(db, cache, tenant, s.plio_id).await?;
+    let plio = plio_payload_by_id(db, cache, tenant, viewer, s.plio_id).await?;
     let user = crate::api::users::payload(db, cache, s.user_id).await.ok();
     let experiment = match experiment {
         Some(e) => Some(experiment_payload(db, cache, e).await?),
@@ -158,6 +159,7 @@ pub async fn list_sessions(
     db: web::Data<Database>,
     cache: web::Data<Cache>,
 ) -> Result<HttpResponse, AppError> {
+    let viewer = caller.clone();
     let plio = query.into_inner().plio.filter(|p| !p.is_empty());
     let t = tenant.clone();
     let sessions = db
@@ -174,7 +176,7 @@ pub async fn list_sessions(
         .await?;
     let mut out = Vec::with_capacity(sessions.len());
     for s in sessions {
-        out.push(payload(&db, &cache, &tenant, s).await?);
+        out.push(payload(&db, &cache, &tenant, &viewer, s).await?);
     }
     Ok(HttpResponse::Ok().json(out))
 }
@@ -187,6 +189,7 @@ pub async fn create_session(
     db: web::Data<Database>,
     cache: web::Data<Cache>,
 ) -> Result<HttpResponse, AppError> {
+    let viewer = caller.clone();
     let mut input = Input::new(body.into_inner())?;
     let plio = input.id("plio", true);
     let (retention, watch_time, has_video_played, experiment_id) = read_session_fields(&mut input);
@@ -219,7 +222,7 @@ pub async fn create_session(
             Ok(learner::create_session(conn, caller.id, head.id, &new)?)
         })
         .await?;
-    Ok(HttpResponse::Created().json(payload(&db, &cache, &tenant, session).await?))
+    Ok(HttpResponse::Created().json(payload(&db, &cache, &tenant, &viewer, session).await?))
 }
 
 /// `GET /api/v1/sessions/{id}/` (own only).
@@ -230,13 +233,14 @@ pub async fn get_session(
     db: web::Data<Database>,
     cache: web::Data<Cache>,
 ) -> Result<HttpResponse, AppError> {
+    let viewer = caller.clone();
     let id = path.into_inner();
     let s = db
         .tenant(&tenant, move |conn| {
             Ok(learner::find_own_session(conn, id, caller.id)?)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(payload(&db, &cache, &tenant, s).await?))
+    Ok(HttpResponse::Ok().json(payload(&db, &cache, &tenant, &viewer, s).await?))
 }
 
 /// `PUT|PATCH /api/v1/sessions/{id}/`: retention, watch time, video-played flag, experiment.
@@ -248,6 +252,7 @@ pub async fn update_session(
     db: web::Data<Database>,
     cache: web::Data<Cache>,
 ) -> Result<HttpResponse, AppError> {
+    let viewer = caller.clone();
     let id = path.into_inner();
     let mut input = Input::new(body.into_inner())?;
     let (retention, watch_time, has_video_played, experiment_id) = read_session_fields(&mut input);
@@ -266,7 +271,7 @@ pub async fn update_session(
             Ok(learner::update_session(conn, id, &ch)?)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(payload(&db, &cache, &tenant, s).await?))
+    Ok(HttpResponse::Ok().json(payload(&db, &cache, &tenant, &viewer, s).await?))
 }
 
 /// `DELETE /api/v1/sessions/{id}/`: soft delete with its answers and events.
@@ -435,96 +440,18 @@ pub async fn update_answer(
     Ok(HttpResponse::Ok().json(answer_json(a)))
 }
 
-// ---- events ----------------------------------------------------------------------------
-
-/// Query of the event list.
-#[derive(Debug, Deserialize)]
-pub struct EventQuery {
-    session: Option<i32>,
-}
-
-/// `GET /api/v1/events/` (`?session=<id>`): the caller's events, newest first.
-pub async fn list_events(
-    caller: AuthUser,
-    tenant: Tenant,
-    query: web::Query<EventQuery>,
-    db: web::Data<Database>,
-) -> Result<HttpResponse, AppError> {
-    let session = query.into_inner().session;
-    let list = db
-        .tenant(&tenant, move |conn| {
-            Ok(learner::own_events(conn, caller.id, session)?)
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(list))
-}
-
-/// `POST /api/v1/events/` `{session, type, player_time, details}`.
-pub async fn create_event(
-    caller: AuthUser,
-    tenant: Tenant,
-    body: JsonBody,
-    db: web::Data<Database>,
-) -> Result<HttpResponse, AppError> {
-    let mut input = Input::new(body.into_inner())?;
-    let session = input.id("session", true);
-    let type_ = input.string("type", true, 40);
-    if let Some(t) = &type_ {
-        if !EVENT_TYPES.contains(&t.as_str()) {
-            input.reject("type", format!("\"{t}\" is not a valid choice."));
-        }
-    }
-    let player_time = input.number("player_time", true);
-    if player_time.is_some_and(|p| p < 0.0) {
-        input.reject(
-            "player_time",
-            "Ensure this value is greater than or equal to 0.",
-        );
-    }
-    let details = if input.has("details") && !input.is_null("details") {
-        input.object("details", false)
-    } else {
-        None
-    };
-    input.finish()?;
-    let (session, type_, player_time) = (
-        session.unwrap_or(0),
-        type_.unwrap_or_default(),
-        player_time.unwrap_or(0.0),
-    );
-    let created = db
-        .tenant(&tenant, move |conn| {
-            let s = learner::find_own_session(conn, session, caller.id).map_err(|_| {
-                AppError::field(
-                    "session",
-                    format!("Invalid pk \"{session}\" - object does not exist."),
-                )
-            })?;
-            Ok(learner::insert_event(
-                conn,
-                s.id,
-                &type_,
-                player_time,
-                details,
-            )?)
-        })
-        .await?;
-    Ok(HttpResponse::Created().json(created))
-}
-
-/// `GET /api/v1/events/{id}/`.
-pub async fn get_event(
+/// `DELETE /api/v1/session-answers/{id}/`: soft-deletes one of the caller's answers.
+pub async fn delete_answer(
     caller: AuthUser,
     tenant: Tenant,
     path: web::Path<i32>,
     db: web::Data<Database>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let e = db
-        .tenant(&tenant, move |conn| match learner::find_event(conn, id) {
-            Ok((e, owner)) if owner == caller.id => Ok(e),
-            _ => Err(AppError::new(Code::NotFound)),
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(e))
+    db.tenant(&tenant, move |conn| {
+        own_answer(conn, id, &caller)?;
+        Ok(learner::soft_delete_answer(conn, id)?)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -56,6 +56,22 @@ pub async fn payload(db: &Database, cache: &Cache, id: i32) -> Result<UserPayloa
         .ok_or_else(|| AppError::new(Code::NotFound))
 }
 
+/// A user payload as served to `viewer`: the user's own payload also carries the api_key of
+/// each organization they administer (the web client builds embed and SSO links from it);
+/// anyone else's never does (SPEC 4.2).
+pub async fn payload_for(
+    db: &Database,
+    cache: &Cache,
+    id: i32,
+    viewer: i32,
+) -> Result<UserPayload, AppError> {
+    let p = payload(db, cache, id).await?;
+    if viewer != id || p.organizations.is_empty() {
+        return Ok(p);
+    }
+    db.shared(move |conn| Ok(p.with_own_api_keys(conn)?)).await
+}
+
 fn self_or_superuser(caller: &AuthUser, id: i32) -> Result<(), AppError> {
     if caller.is_superuser || caller.id == id {
         Ok(())
@@ -197,7 +213,7 @@ fn email_conflict(e: diesel::result::Error) -> AppError {
         diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::UniqueViolation,
             _,
-        ) => AppError::conflict("email", "A user with this email already exists."),
+        ) => AppError::unique("email", "user with this email already exists."),
         other => other.into(),
     }
 }
@@ -263,7 +279,7 @@ pub async fn get_user(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     self_or_superuser(&caller, id)?;
-    Ok(HttpResponse::Ok().json(payload(&db, &cache, id).await?))
+    Ok(HttpResponse::Ok().json(payload_for(&db, &cache, id, caller.id).await?))
 }
 
 /// `PUT|PATCH /api/v1/users/{id}/` (self or superuser). `password` is stored as an Argon2id
@@ -316,7 +332,7 @@ pub async fn update_user(
     if deactivating {
         tokens.forget_all();
     }
-    Ok(HttpResponse::Ok().json(payload(&db, &cache, id).await?))
+    Ok(HttpResponse::Ok().json(payload_for(&db, &cache, id, caller.id).await?))
 }
 
 /// `DELETE /api/v1/users/{id}/` (self or superuser): soft delete; the user's tokens end.
@@ -463,7 +479,7 @@ pub struct TokenQuery {
 
 /// `GET /api/v1/users/token/?token=`: the user an access token belongs to.
 pub async fn get_user_by_token(
-    _caller: AuthUser,
+    caller: AuthUser,
     query: web::Query<TokenQuery>,
     db: web::Data<Database>,
     cache: web::Data<Cache>,
@@ -481,5 +497,5 @@ pub async fn get_user_by_token(
         .shared(move |conn| Ok(crate::db::models::token::owner_of_access(conn, &hash)?))
         .await?
         .ok_or_else(not_found)?;
-    Ok(HttpResponse::Ok().json(payload(&db, &cache, owner.user_id).await?))
+    Ok(HttpResponse::Ok().json(payload_for(&db, &cache, owner.user_id, caller.id).await?))
 }

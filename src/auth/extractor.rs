@@ -108,6 +108,14 @@ impl FromRequest for MaybeUser {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move { authenticate(&req).await.map(MaybeUser) })
+        // As DRF's authentication on an AllowAny view: a token that is not (or no longer)
+        // valid makes the caller anonymous rather than refused (`play` stays public).
+        Box::pin(async move {
+            match authenticate(&req).await {
+                Ok(user) => Ok(MaybeUser(user)),
+                Err(e) if e.code() == Code::InvalidToken => Ok(MaybeUser(None)),
+                Err(e) => Err(e),
+            }
+        })
     }
 }

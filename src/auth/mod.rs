@@ -1,6 +1,7 @@
 //! Authentication: password hashing, opaque bearer tokens and the request extractors.
 
 pub mod extractor;
+pub mod google;
 pub mod otp;
 pub mod password;
 pub mod permissions;

@@ -314,7 +314,7 @@ fn grow_tenants(
                 )?;
                 plio_uuid(conn, id)
             })?;
-        crate::db::models::membership::insert(&mut conn, creator, org.id, view)?;
+        crate::db::models::membership::insert(&mut conn, creator, org.id, view, false)?;
         seeded.tenants.push(Target {
             org: shortcode,
             uuid,

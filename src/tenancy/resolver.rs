@@ -125,9 +125,12 @@ pub async fn resolve_tenant(
         .and_then(|h| h.to_str().ok())
         .map(str::to_string)
         .or_else(|| req.uri().authority().map(|a| a.as_str().to_string()));
+    // The OAuth routes under /auth/ are not scoped to a tenant: the web client sends its
+    // workspace header there too, and a stale one must not stop a token refresh.
     let header = req
         .headers()
         .get(ORGANIZATION_HEADER)
+        .filter(|_| !req.path().starts_with("/auth/"))
         .map(|h| h.as_bytes().to_vec());
     let resolution = match resolve(&registry, header.as_deref(), host.as_deref(), req.path()) {
         Ok(r) => r,

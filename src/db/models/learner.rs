@@ -451,6 +451,40 @@ pub fn insert_event(
         .get_result(conn)
 }
 
+/// Soft-deletes an answer.
+pub fn soft_delete_answer(conn: &mut PgConnection, id: i32) -> QueryResult<usize> {
+    diesel::update(session_answer::table.find(id))
+        .set(session_answer::deleted.eq(Utc::now()))
+        .execute(conn)
+}
+
+/// Changes to an event (`None` leaves a field as it is; `details: Some(None)` clears it).
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = event)]
+pub struct EventChanges {
+    #[diesel(column_name = type_)]
+    pub type_: Option<String>,
+    pub player_time: Option<f64>,
+    pub details: Option<Option<Value>>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// Applies changes to an event.
+pub fn update_event(conn: &mut PgConnection, id: i32, mut ch: EventChanges) -> QueryResult<Event> {
+    ch.updated_at = Some(Utc::now());
+    diesel::update(event::table.find(id))
+        .set(&ch)
+        .returning(Event::as_returning())
+        .get_result(conn)
+}
+
+/// Soft-deletes an event.
+pub fn soft_delete_event(conn: &mut PgConnection, id: i32) -> QueryResult<usize> {
+    diesel::update(event::table.find(id))
+        .set(event::deleted.eq(Utc::now()))
+        .execute(conn)
+}
+
 // ---- experiments and tags --------------------------------------------------------------
 
 /// The user's live experiments.

@@ -39,6 +39,7 @@ pub struct Membership {
     pub user: i32,
     pub organization: i32,
     pub role: i32,
+    pub is_owner: bool,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }
@@ -48,6 +49,7 @@ type MembershipColumns = (
     organization_user::user_id,
     organization_user::organization_id,
     organization_user::role_id,
+    organization_user::is_owner,
     organization_user::created_at,
     organization_user::updated_at,
 );
@@ -57,6 +59,7 @@ const COLUMNS: MembershipColumns = (
     organization_user::user_id,
     organization_user::organization_id,
     organization_user::role_id,
+    organization_user::is_owner,
     organization_user::created_at,
     organization_user::updated_at,
 );
@@ -100,22 +103,30 @@ pub fn insert(
     user_id: i32,
     organization_id: i32,
     role_id: i32,
+    is_owner: bool,
 ) -> QueryResult<Membership> {
     diesel::insert_into(organization_user::table)
         .values((
             organization_user::user_id.eq(user_id),
             organization_user::organization_id.eq(organization_id),
             organization_user::role_id.eq(role_id),
+            organization_user::is_owner.eq(is_owner),
         ))
         .returning(COLUMNS)
         .get_result(conn)
 }
 
-/// Changes a membership's role.
-pub fn set_role(conn: &mut PgConnection, id: i32, role_id: i32) -> QueryResult<Membership> {
+/// Changes a membership's role (and its owner flag when given).
+pub fn set_role(
+    conn: &mut PgConnection,
+    id: i32,
+    role_id: i32,
+    is_owner: Option<bool>,
+) -> QueryResult<Membership> {
     diesel::update(organization_user::table.find(id))
         .set((
             organization_user::role_id.eq(role_id),
+            is_owner.map(|o| organization_user::is_owner.eq(o)),
             organization_user::updated_at.eq(chrono::Utc::now()),
         ))
         .returning(COLUMNS)
@@ -125,4 +136,52 @@ pub fn set_role(conn: &mut PgConnection, id: i32, role_id: i32) -> QueryResult<M
 /// Removes a membership (hard delete, as Plio).
 pub fn delete(conn: &mut PgConnection, id: i32) -> QueryResult<usize> {
     diesel::delete(organization_user::table.find(id)).execute(conn)
+}
+
+/// The user fields shown inside a membership row (Plio's `LightweightUserSerializer`).
+#[derive(Debug, Clone, Queryable, serde::Serialize)]
+pub struct UserDetails {
+    pub id: i32,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: Option<String>,
+    pub mobile: Option<String>,
+    pub avatar_url: Option<String>,
+    pub status: String,
+}
+
+/// A membership as the API shows it: Plio's keys, with `user_details`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MembershipWithUser {
+    #[serde(flatten)]
+    pub membership: Membership,
+    pub user_details: Option<UserDetails>,
+}
+
+/// Adds each member's `user_details` (one query for all).
+pub fn with_users(
+    conn: &mut PgConnection,
+    rows: Vec<Membership>,
+) -> QueryResult<Vec<MembershipWithUser>> {
+    use crate::db::schema::user;
+    let ids: Vec<i32> = rows.iter().map(|m| m.user).collect();
+    let users: Vec<UserDetails> = user::table
+        .filter(user::id.eq_any(ids))
+        .select((
+            user::id,
+            user::first_name,
+            user::last_name,
+            user::email,
+            user::mobile,
+            user::avatar_url,
+            user::status,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|m| MembershipWithUser {
+            user_details: users.iter().find(|u| u.id == m.user).cloned(),
+            membership: m,
+        })
+        .collect())
 }

@@ -63,13 +63,58 @@ pub fn touch_login(conn: &mut PgConnection, id: i32) -> QueryResult<usize> {
         .execute(conn)
 }
 
-/// An organization of a user, with the user's role in it (inside the user payload).
+/// An organization of a user, with Plio's keys (`OrganizationSerializer` plus `role`) inside
+/// the user payload. `api_key` is never cached: it is added only to an admin's own payload
+/// when it is served to that admin (SPEC 4.2, 5.1).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UserOrganization {
     pub id: i32,
     pub name: String,
     pub shortcode: String,
+    pub schema_name: String,
+    pub config: Option<serde_json::Value>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
     pub role: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
+}
+
+impl UserPayload {
+    /// Adds the api_key of every organization this user administers: only for the payload
+    /// served to the user themselves.
+    pub fn with_own_api_keys(mut self, conn: &mut PgConnection) -> QueryResult<Self> {
+        use crate::db::models::membership::ADMIN_ROLES;
+        use crate::db::schema::organization;
+        let admin_of: Vec<i32> = self
+            .organizations
+            .iter()
+            .filter(|o| ADMIN_ROLES.contains(&o.role.as_str()))
+            .map(|o| o.id)
+            .collect();
+        if admin_of.is_empty() {
+            return Ok(self);
+        }
+        let keys: Vec<(i32, String)> = organization::table
+            .filter(organization::id.eq_any(admin_of))
+            .select((organization::id, organization::api_key))
+            .load(conn)?;
+        for org in &mut self.organizations {
+            org.api_key = keys.iter().find(|k| k.0 == org.id).map(|k| k.1.clone());
+        }
+        Ok(self)
+    }
+
+    /// The creator as shown to people who may not see their contact details or memberships
+    /// (learners, anonymous `play`): `{id, first_name, last_name, avatar_url}` (SPEC 4.2).
+    pub fn public_view(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id,
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "avatar_url": self.avatar_url,
+        })
+    }
 }
 
 /// The user payload (Plio's `UserSerializer` fields plus organizations with roles). Never
@@ -149,7 +194,18 @@ pub fn load_payloads(conn: &mut PgConnection, ids: &[i32]) -> QueryResult<Vec<Us
             user::auth_org_id,
         ))
         .load(conn)?;
-    let memberships: Vec<(i32, i32, String, String, String)> = organization_user::table
+    type MembershipRow = (
+        i32,
+        i32,
+        String,
+        String,
+        String,
+        serde_json::Value,
+        DateTime<Utc>,
+        DateTime<Utc>,
+        String,
+    );
+    let memberships: Vec<MembershipRow> = organization_user::table
         .inner_join(organization::table)
         .inner_join(role::table)
         .filter(organization_user::user_id.eq_any(ids))
@@ -160,6 +216,10 @@ pub fn load_payloads(conn: &mut PgConnection, ids: &[i32]) -> QueryResult<Vec<Us
             organization::id,
             organization::name,
             organization::shortcode,
+            organization::schema_name,
+            organization::config,
+            organization::created_at,
+            organization::updated_at,
             role::name,
         ))
         .load(conn)?;
@@ -175,7 +235,12 @@ pub fn load_payloads(conn: &mut PgConnection, ids: &[i32]) -> QueryResult<Vec<Us
                 id: m.1,
                 name: m.2.clone(),
                 shortcode: m.3.clone(),
-                role: m.4.clone(),
+                schema_name: m.4.clone(),
+                config: (!m.5.is_null()).then(|| m.5.clone()),
+                created_at: m.6,
+                updated_at: m.7,
+                role: m.8.clone(),
+                api_key: None,
             })
             .collect();
         out.push(UserPayload {
@@ -243,6 +308,76 @@ pub fn get_or_create_sso(
         .filter(user::auth_org_id.eq(org_id))
         .select(user::id)
         .first(conn)
+}
+
+/// The names and picture a sign-in provider knows for a user.
+#[derive(Debug, Default, Clone)]
+pub struct ProviderProfile<'a> {
+    pub first_name: Option<&'a str>,
+    pub last_name: Option<&'a str>,
+    pub avatar_url: Option<&'a str>,
+}
+
+/// Gets or creates the user with this email (Google sign-in): an account created earlier
+/// with the same address, in any letter case, is adopted, never duplicated. Empty names and
+/// picture are filled from the provider; nothing the user set is overwritten. Returns the
+/// user (possibly inactive or deleted: the caller decides).
+pub fn get_or_create_by_email(
+    conn: &mut PgConnection,
+    email: &str,
+    profile: &ProviderProfile<'_>,
+) -> QueryResult<UserAuth> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::{Bool, Text};
+    let email = normalize_email(email);
+    let find = |conn: &mut PgConnection| {
+        user::table
+            .filter(
+                sql::<Bool>("lower(email) = lower(")
+                    .bind::<Text, _>(email.clone())
+                    .sql(")"),
+            )
+            .order(user::deleted.is_not_null())
+            .then_order_by(user::id)
+            .select(UserAuth::as_select())
+            .first(conn)
+            .optional()
+    };
+    let found = match find(conn)? {
+        Some(u) => u,
+        None => {
+            diesel::insert_into(user::table)
+                .values(&NewUser {
+                    email: Some(&email),
+                    first_name: profile.first_name.unwrap_or(""),
+                    last_name: profile.last_name.unwrap_or(""),
+                    ..Default::default()
+                })
+                .on_conflict_do_nothing()
+                .execute(conn)?;
+            find(conn)?.ok_or(diesel::result::Error::NotFound)?
+        }
+    };
+    if let Some(first) = profile.first_name {
+        diesel::update(user::table.find(found.id).filter(user::first_name.eq("")))
+            .set(user::first_name.eq(first))
+            .execute(conn)?;
+    }
+    if let Some(last) = profile.last_name {
+        diesel::update(user::table.find(found.id).filter(user::last_name.eq("")))
+            .set(user::last_name.eq(last))
+            .execute(conn)?;
+    }
+    if let Some(picture) = profile.avatar_url {
+        diesel::update(
+            user::table
+                .find(found.id)
+                .filter(user::avatar_url.is_null().or(user::avatar_url.eq(""))),
+        )
+        .set(user::avatar_url.eq(picture))
+        .execute(conn)?;
+    }
+    Ok(found)
 }
 
 /// Gets or creates the user of a mobile number (OTP login; SSO users excluded).
