@@ -32,9 +32,9 @@ fn with_user(
     conn: &mut diesel::PgConnection,
     m: membership::Membership,
 ) -> Result<membership::MembershipWithUser, AppError> {
-    Ok(membership::with_users(conn, vec![m])?
+    membership::with_users(conn, vec![m])?
         .pop()
-        .ok_or_else(|| AppError::new(Code::NotFound))?)
+        .ok_or_else(|| AppError::new(Code::NotFound))
 }
 
 fn user_key(id: i32) -> EntryKey {
