@@ -11,5 +11,6 @@ mod learner;
 mod organizations;
 mod otp_and_logs;
 mod plios;
+mod reports_csv;
 mod schema_drift;
 mod tenancy;
