@@ -7,6 +7,7 @@ pub mod membership;
 pub mod organization;
 pub mod otp;
 pub mod plio;
+pub mod report_files;
 pub mod reports;
 pub mod role;
 pub mod token;
