@@ -10,5 +10,5 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     }
-    plio::cli::run(plio::cli::Cli::parse())
+    plio::cli::exit(plio::cli::run(plio::cli::Cli::parse()))
 }

@@ -57,6 +57,26 @@ pub enum Command {
     Db(db::DbCommand),
 }
 
+/// Ends the process with `code` without running C exit handlers. libpq's OpenSSL registers
+/// `OPENSSL_cleanup` at exit, and r2d2 establishes connections on its own threads: a command
+/// that returns while one of them is mid-handshake would crash in that cleanup (seen as
+/// SIGSEGV after a successful `plio migrate` under load). Rust's own buffers are flushed
+/// first; nothing else needs to run at exit.
+pub fn exit(code: ExitCode) -> ! {
+    use std::io::Write;
+    let raw = if code == ExitCode::SUCCESS {
+        0
+    } else if code == ExitCode::from(2) {
+        2
+    } else {
+        1
+    };
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    // SAFETY: `_exit` only ends the process; every Rust buffer that matters was flushed above.
+    unsafe { libc::_exit(raw) }
+}
+
 /// Runs a parsed command; errors are printed to stderr with a non-zero exit code.
 pub fn run(cli: Cli) -> ExitCode {
     let settings = match Settings::from_env() {
