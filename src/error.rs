@@ -134,42 +134,29 @@ impl AppError {
         fields.insert(field.to_string(), vec![message.into()]);
         Self::validation(fields)
     }
-    /// 400 for an error that belongs to no single field (DRF's `non_field_errors`).
-    pub fn non_field(message: impl Into<String>) -> Self {
-        let message = message.into();
+    /// An error whose message belongs to one key of `fields` (and is its `detail`).
+    fn keyed(code: Code, field: &str, message: String) -> Self {
         let mut fields = FieldErrors::new();
-        fields.insert(NON_FIELD_ERRORS.to_string(), vec![message.clone()]);
+        fields.insert(field.to_string(), vec![message.clone()]);
         Self {
-            code: Code::Invalid,
+            code,
             detail: message,
             fields: Some(fields),
             cause: None,
         }
+    }
+    /// 400 for an error that belongs to no single field (DRF's `non_field_errors`).
+    pub fn non_field(message: impl Into<String>) -> Self {
+        Self::keyed(Code::Invalid, NON_FIELD_ERRORS, message.into())
     }
     /// 400 for a value that must be unique and is taken (DRF answers uniqueness with 400 under
     /// the field's key; only tenant creation keeps 409, SPEC 5.1).
     pub fn unique(field: &str, message: impl Into<String>) -> Self {
-        let message = message.into();
-        let mut fields = FieldErrors::new();
-        fields.insert(field.to_string(), vec![message.clone()]);
-        Self {
-            code: Code::Unique,
-            detail: message,
-            fields: Some(fields),
-            cause: None,
-        }
+        Self::keyed(Code::Unique, field, message.into())
     }
     /// 409 for a single field (tenant creation only, SPEC 2.2).
     pub fn conflict(field: &str, message: impl Into<String>) -> Self {
-        let message = message.into();
-        let mut fields = FieldErrors::new();
-        fields.insert(field.to_string(), vec![message.clone()]);
-        Self {
-            code: Code::Conflict,
-            detail: message,
-            fields: Some(fields),
-            cause: None,
-        }
+        Self::keyed(Code::Conflict, field, message.into())
     }
     /// 500 carrying the internal cause for the log.
     pub fn internal(cause: impl Into<anyhow::Error>) -> Self {

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use actix_multipart::Multipart;
 use actix_web::http::header;
-use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 
 use crate::api::body::JsonBody;
@@ -22,7 +22,6 @@ use crate::config::Settings;
 use crate::db::models::content::{self, Image};
 use crate::db::Database;
 use crate::error::{AppError, Code};
-use crate::tenancy::resolver::PathPrefix;
 use crate::tenancy::Tenant;
 
 /// The image type of some bytes, by their signature: (extension, content type).
@@ -154,15 +153,7 @@ pub async fn create_image(
     // on the origin the upload was addressed to.
     let stored = match &settings.media_url {
         Some(base) => format!("{}{}", base.trim_end_matches('/'), url),
-        None => {
-            let info = req.connection_info();
-            let prefix = req
-                .extensions()
-                .get::<PathPrefix>()
-                .map(|p| p.0.clone())
-                .unwrap_or_default();
-            format!("{}://{}{prefix}{url}", info.scheme(), info.host())
-        }
+        None => format!("{}{url}", crate::api::addressed_base(&req)),
     };
     let created = db
         .tenant(&tenant, move |conn| {

@@ -303,6 +303,19 @@ fn query_error(_err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error 
     AppError::with_detail(Code::BadRequest, "The query string could not be parsed.").into()
 }
 
+/// The origin and path prefix the client addressed this request to (`https://host/segment`
+/// when a `host/segment` domain matched), for absolute links.
+pub fn addressed_base(req: &HttpRequest) -> String {
+    use actix_web::HttpMessage;
+    let info = req.connection_info();
+    let prefix = req
+        .extensions()
+        .get::<crate::tenancy::resolver::PathPrefix>()
+        .map(|p| p.0.clone())
+        .unwrap_or_default();
+    format!("{}://{}{prefix}", info.scheme(), info.host())
+}
+
 fn valid_request_id(v: &HeaderValue) -> Option<String> {
     let s = v.to_str().ok()?;
     (!s.is_empty()

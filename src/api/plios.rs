@@ -1,7 +1,7 @@
 //! `/api/v1/plios/`: the plio list of a workspace (SPEC 5). Personal workspace: the caller's
 //! own plios; organization: members see public plios and their own, non-members nothing.
 
-use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -11,7 +11,6 @@ use crate::db::models::membership;
 use crate::db::models::plio::{self, Visibility, PAGE_SIZE};
 use crate::db::Database;
 use crate::error::{AppError, Code};
-use crate::tenancy::resolver::PathPrefix;
 use crate::tenancy::Tenant;
 
 /// Query parameters of the list.
@@ -89,12 +88,6 @@ pub async fn list_plios(
 
 /// The absolute URL of another page, as the client addressed this one.
 fn page_url(req: &HttpRequest, page: i64) -> String {
-    let info = req.connection_info();
-    let prefix = req
-        .extensions()
-        .get::<PathPrefix>()
-        .map(|p| p.0.clone())
-        .unwrap_or_default();
     let mut pairs: Vec<(String, String)> =
         serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
     pairs.retain(|(k, _)| k != "page");
@@ -104,13 +97,9 @@ fn page_url(req: &HttpRequest, page: i64) -> String {
     let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
     let sep = if query.is_empty() { "" } else { "?" };
     format!(
-        "{}://{}{}{}{}{}",
-        info.scheme(),
-        info.host(),
-        prefix,
-        req.path(),
-        sep,
-        query
+        "{}{}{sep}{query}",
+        crate::api::addressed_base(req),
+        req.path()
     )
 }
 
