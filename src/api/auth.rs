@@ -43,14 +43,24 @@ pub fn parse_body<T: serde::de::DeserializeOwned>(
         .unwrap_or("")
         .to_ascii_lowercase();
     if content_type.starts_with("application/json") {
-        serde_json::from_slice(body).map_err(|e| {
-            if e.is_data() {
-                AppError::with_detail(Code::Invalid, "Every field must be a string.")
-            } else {
-                AppError::new(Code::InvalidJson)
-            }
-        })
+        let value: serde_json::Value =
+            serde_json::from_slice(body).map_err(|_| AppError::new(Code::InvalidJson))?;
+        crate::api::body::refuse_nul(&value)?;
+        serde_json::from_value(value)
+            .map_err(|_| AppError::with_detail(Code::Invalid, "Every field must be a string."))
     } else if content_type.starts_with("application/x-www-form-urlencoded") || body.is_empty() {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).map_err(|_| {
+            AppError::with_detail(Code::BadRequest, "The form body could not be parsed.")
+        })?;
+        if pairs
+            .iter()
+            .any(|(k, v)| k.contains('\u{0}') || v.contains('\u{0}'))
+        {
+            return Err(AppError::with_detail(
+                Code::Invalid,
+                "Null characters are not allowed.",
+            ));
+        }
         serde_urlencoded::from_bytes(body).map_err(|_| {
             AppError::with_detail(Code::BadRequest, "The form body could not be parsed.")
         })

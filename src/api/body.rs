@@ -41,7 +41,31 @@ pub fn parse(req: &HttpRequest, bytes: &[u8]) -> Result<Value, AppError> {
             "Send the body as application/json.",
         ));
     }
-    serde_json::from_slice(bytes).map_err(|_| AppError::new(Code::InvalidJson))
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|_| AppError::new(Code::InvalidJson))?;
+    refuse_nul(&value)?;
+    Ok(value)
+}
+
+/// PostgreSQL refuses U+0000 in text and jsonb: a body carrying it anywhere (a value or a
+/// key, at any depth) is a 400 here rather than a failed statement.
+pub fn refuse_nul(value: &Value) -> Result<(), AppError> {
+    fn has_nul(v: &Value) -> bool {
+        match v {
+            Value::String(s) => s.contains('\u{0}'),
+            Value::Array(a) => a.iter().any(has_nul),
+            Value::Object(m) => m.iter().any(|(k, v)| k.contains('\u{0}') || has_nul(v)),
+            _ => false,
+        }
+    }
+    if has_nul(value) {
+        Err(AppError::with_detail(
+            Code::Invalid,
+            "Null characters are not allowed.",
+        ))
+    } else {
+        Ok(())
+    }
 }
 
 impl FromRequest for JsonBody {

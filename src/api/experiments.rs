@@ -36,6 +36,7 @@ pub async fn list_experiments(
     db: web::Data<Database>,
     cache: web::Data<Cache>,
 ) -> Result<HttpResponse, AppError> {
+    let viewer = caller.clone();
     let list = db
         .tenant(&tenant, move |conn| {
             Ok(learner::own_experiments(conn, caller.id)?)
@@ -43,7 +44,7 @@ pub async fn list_experiments(
         .await?;
     let mut out = Vec::new();
     for e in list {
-        out.push(experiment_payload(&db, &cache, e).await?);
+        out.push(experiment_payload(&db, &cache, &viewer, e).await?);
     }
     Ok(HttpResponse::Ok().json(out))
 }
@@ -56,6 +57,7 @@ pub async fn create_experiment(
     db: web::Data<Database>,
     cache: web::Data<Cache>,
 ) -> Result<HttpResponse, AppError> {
+    let viewer = caller.clone();
     let mut input = Input::new(body.into_inner())?;
     let ch = read_experiment(&mut input, false);
     input.finish()?;
@@ -66,7 +68,7 @@ pub async fn create_experiment(
             Ok(learner::insert_experiment(conn, &ch, caller.id)?)
         })
         .await?;
-    Ok(HttpResponse::Created().json(experiment_payload(&db, &cache, e).await?))
+    Ok(HttpResponse::Created().json(experiment_payload(&db, &cache, &viewer, e).await?))
 }
 
 /// `GET /api/v1/experiments/{id}/`.
@@ -77,13 +79,14 @@ pub async fn get_experiment(
     db: web::Data<Database>,
     cache: web::Data<Cache>,
 ) -> Result<HttpResponse, AppError> {
+    let viewer = caller.clone();
     let id = path.into_inner();
     let e = db
         .tenant(&tenant, move |conn| {
             Ok(learner::find_own_experiment(conn, id, caller.id)?)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(experiment_payload(&db, &cache, e).await?))
+    Ok(HttpResponse::Ok().json(experiment_payload(&db, &cache, &viewer, e).await?))
 }
 
 /// `PUT|PATCH /api/v1/experiments/{id}/`.
@@ -96,6 +99,7 @@ pub async fn update_experiment(
     db: web::Data<Database>,
     cache: web::Data<Cache>,
 ) -> Result<HttpResponse, AppError> {
+    let viewer = caller.clone();
     let id = path.into_inner();
     let partial = req.method() == actix_web::http::Method::PATCH;
     let mut input = Input::new(body.into_inner())?;
@@ -107,7 +111,7 @@ pub async fn update_experiment(
             Ok(learner::update_experiment(conn, id, &ch)?)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(experiment_payload(&db, &cache, e).await?))
+    Ok(HttpResponse::Ok().json(experiment_payload(&db, &cache, &viewer, e).await?))
 }
 
 /// `DELETE /api/v1/experiments/{id}/`.
@@ -142,7 +146,7 @@ async fn experiment_plio_payload(
         .await?;
     Ok(json!({
         "id": ep.id,
-        "experiment": experiment_payload(db, cache, experiment).await?,
+        "experiment": experiment_payload(db, cache, viewer, experiment).await?,
         "plio": plio,
         "split_percentage": ep.split_percentage,
     }))

@@ -63,8 +63,12 @@ pub async fn convert_token(
     }
     let token =
         field(&form.token).ok_or_else(|| AppError::field("token", "This field is required."))?;
-    if token.len() > 4096 {
-        return Err(AppError::new(Code::InvalidGrant));
+    // A bearer token is visible ASCII (RFC 6750); anything else is not a Google token.
+    if token.len() > 4096 || !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(AppError::with_detail(
+            Code::InvalidGrant,
+            "Google did not accept this access token.",
+        ));
     }
     let identity = google.identify(&token).await.map_err(|e| match e {
         GoogleError::Refused => AppError::with_detail(

@@ -153,7 +153,10 @@ pub async fn create_image(
     // on the origin the upload was addressed to.
     let stored = match &settings.media_url {
         Some(base) => format!("{}{}", base.trim_end_matches('/'), url),
-        None => format!("{}{url}", crate::api::addressed_base(&req)),
+        None => match crate::api::addressed_base(&req) {
+            Some(base) => format!("{base}{url}"),
+            None => url.clone(),
+        },
     };
     let created = db
         .tenant(&tenant, move |conn| {

@@ -5,10 +5,46 @@ use serde_json::{Map, Value};
 
 use crate::error::{AppError, Code, FieldErrors};
 
+/// Largest `config`/`settings` object (SPEC 5.2): they are embedded in other people's
+/// payloads, so no caller may make them huge.
+pub const MAX_CONFIG_BYTES: usize = 64 * 1024;
+
+/// 413 unless the serialized value fits in [`MAX_CONFIG_BYTES`].
+pub fn check_config_size(value: &Value) -> Result<(), AppError> {
+    let mut counter = ByteCounter(0);
+    // Writing into a counter cannot fail; a failure would only mean "not measured".
+    let _ = serde_json::to_writer(&mut counter, value);
+    if counter.0 > MAX_CONFIG_BYTES {
+        Err(config_too_large())
+    } else {
+        Ok(())
+    }
+}
+
+fn config_too_large() -> AppError {
+    AppError::with_detail(
+        Code::PayloadTooLarge,
+        "A config or settings object is at most 64 KiB.",
+    )
+}
+
+struct ByteCounter(usize);
+
+impl std::io::Write for ByteCounter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// A JSON object being validated.
 pub struct Input {
     map: Map<String, Value>,
     errors: FieldErrors,
+    too_large: bool,
 }
 
 impl Input {
@@ -18,6 +54,7 @@ impl Input {
             Value::Object(map) => Ok(Self {
                 map,
                 errors: FieldErrors::new(),
+                too_large: false,
             }),
             _ => Err(AppError::with_detail(
                 Code::Invalid,
@@ -98,6 +135,16 @@ impl Input {
         }
     }
 
+    /// A `config` object: as [`Input::object`], at most [`MAX_CONFIG_BYTES`] (413 otherwise).
+    pub fn config(&mut self, key: &str, required: bool) -> Option<Value> {
+        let v = self.object(key, required)?;
+        if check_config_size(&v).is_err() {
+            self.too_large = true;
+            return None;
+        }
+        Some(v)
+    }
+
     /// A boolean.
     pub fn boolean(&mut self, key: &str) -> Option<bool> {
         match self.map.get(key) {
@@ -159,6 +206,9 @@ impl Input {
 
     /// Ends validation: the collected errors, if any, as one 400.
     pub fn finish(self) -> Result<(), AppError> {
+        if self.too_large {
+            return Err(config_too_large());
+        }
         if self.errors.is_empty() {
             Ok(())
         } else {

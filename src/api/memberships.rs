@@ -186,18 +186,20 @@ pub async fn create_membership(
 pub async fn update_membership(
     caller: AuthUser,
     path: web::Path<i32>,
+    req: actix_web::HttpRequest,
     body: JsonBody,
     db: web::Data<Database>,
     cache: web::Data<Cache>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
+    let put = req.method() == actix_web::http::Method::PUT;
     let mut input = Input::new(body.into_inner())?;
-    let role_id = input.id("role", true);
+    // PUT needs the role (as DRF's full update); PATCH may change `is_owner` alone.
+    let role_id = input.id("role", put);
     let user_id = input.id("user", false);
     let org_id = input.id("organization", false);
     let is_owner = input.boolean("is_owner");
     input.finish()?;
-    let role_id = role_id.unwrap_or(0);
     let updated = cache
         .write_shared(&db, move |conn, inv| {
             let current = membership::find(conn, id)?;
@@ -212,6 +214,7 @@ pub async fn update_membership(
                 return Err(AppError::new(Code::NotFound));
             }
             let current_role = role::name_of(conn, current.role)?.unwrap_or_default();
+            let role_id = role_id.unwrap_or(current.role);
             let new_role = role::name_of(conn, role_id)?
                 .ok_or_else(|| AppError::field("role", format!("Invalid pk \"{role_id}\" - object does not exist.")))?;
             if !allowed(mine.as_deref(), &current_role) || !allowed(mine.as_deref(), &new_role) {

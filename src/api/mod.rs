@@ -304,16 +304,27 @@ fn query_error(_err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error 
 }
 
 /// The origin and path prefix the client addressed this request to (`https://host/segment`
-/// when a `host/segment` domain matched), for absolute links.
-pub fn addressed_base(req: &HttpRequest) -> String {
+/// when a `host/segment` domain matched), for absolute links; `None` when the scheme or host
+/// the request claims (`Host`, `Forwarded`, `X-Forwarded-*`) is not a plain http(s) origin.
+pub fn addressed_base(req: &HttpRequest) -> Option<String> {
     use actix_web::HttpMessage;
     let info = req.connection_info();
+    let scheme = info.scheme();
+    let host = info.host();
+    let host_ok = !host.is_empty()
+        && host.len() <= 100
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
+    if !matches!(scheme, "http" | "https") || !host_ok {
+        return None;
+    }
     let prefix = req
         .extensions()
         .get::<crate::tenancy::resolver::PathPrefix>()
         .map(|p| p.0.clone())
         .unwrap_or_default();
-    format!("{}://{}{prefix}", info.scheme(), info.host())
+    Some(format!("{scheme}://{host}{prefix}"))
 }
 
 fn valid_request_id(v: &HeaderValue) -> Option<String> {

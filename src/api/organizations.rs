@@ -203,7 +203,7 @@ pub async fn update_organization(
     let partial = req.method() == actix_web::http::Method::PATCH;
     let mut input = Input::new(body.into_inner())?;
     let name = input.string("name", !partial, 255);
-    let config = input.object("config", false);
+    let config = input.config("config", false);
     let domain = input
         .string("domain", false, 253)
         .map(|d| d.trim().to_ascii_lowercase());
@@ -323,6 +323,7 @@ pub async fn update_organization_setting(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let settings = body.into_inner();
+    crate::api::input::check_config_size(&settings)?;
     if !settings.is_object() {
         return Err(AppError::with_detail(
             Code::Invalid,

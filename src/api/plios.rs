@@ -98,7 +98,7 @@ fn page_url(req: &HttpRequest, page: i64) -> String {
     let sep = if query.is_empty() { "" } else { "?" };
     format!(
         "{}{}{sep}{query}",
-        crate::api::addressed_base(req),
+        crate::api::addressed_base(req).unwrap_or_default(),
         req.path()
     )
 }
@@ -142,7 +142,7 @@ fn read_plio_fields(input: &mut Input) -> PlioChanges {
         ch.config = Some(if input.is_null("config") {
             None
         } else {
-            input.object("config", false)
+            input.config("config", false)
         });
     }
     ch
@@ -297,6 +297,7 @@ pub async fn update_plio_setting(
 ) -> Result<HttpResponse, AppError> {
     let uuid = path.into_inner();
     let settings = body.into_inner();
+    crate::api::input::check_config_size(&settings)?;
     if !settings.is_object() {
         return Err(AppError::with_detail(
             Code::Invalid,

@@ -42,7 +42,7 @@ async fn payload(
     let plio = plio_payload_by_id(db, cache, tenant, viewer, s.plio_id).await?;
     let user = crate::api::users::payload(db, cache, s.user_id).await.ok();
     let experiment = match experiment {
-        Some(e) => Some(experiment_payload(db, cache, e).await?),
+        Some(e) => Some(experiment_payload(db, cache, viewer, e).await?),
         None => None,
     };
     let last_event = match last {
@@ -71,21 +71,26 @@ async fn payload(
     Ok(v)
 }
 
-/// An experiment with its creator's user payload.
+/// An experiment with its creator's user payload: whole for the creator and superusers,
+/// public fields for anyone else (a learner whose session runs the experiment), as plios'
+/// `created_by` (SPEC 4.2).
 pub async fn experiment_payload(
     db: &Database,
     cache: &Cache,
+    viewer: &AuthUser,
     e: learner::Experiment,
 ) -> Result<Value, AppError> {
     let creator = crate::api::users::payload(db, cache, e.created_by_id)
         .await
         .ok();
+    let full = viewer.is_superuser || viewer.id == e.created_by_id;
+    let created_by = match creator {
+        Some(c) if !full => c.public_view(),
+        c => serde_json::to_value(c).map_err(AppError::internal)?,
+    };
     let mut v = serde_json::to_value(&e).map_err(AppError::internal)?;
     if let Value::Object(m) = &mut v {
-        m.insert(
-            "created_by".into(),
-            serde_json::to_value(creator).map_err(AppError::internal)?,
-        );
+        m.insert("created_by".into(), created_by);
     }
     Ok(v)
 }
@@ -130,12 +135,15 @@ fn read_session_fields(
     (retention, watch_time, played, experiment)
 }
 
+/// A session may only name an experiment that runs on its plio (a live experiment-plio
+/// links them): any other id would let a learner read experiments of the workspace.
 fn check_experiment(
     conn: &mut diesel::PgConnection,
     experiment: Option<Option<i32>>,
+    plio_id: i32,
 ) -> Result<(), AppError> {
     if let Some(Some(e)) = experiment {
-        if learner::find_experiment(conn, e).is_err() {
+        if !learner::experiment_runs_on(conn, e, plio_id)? {
             return Err(AppError::field(
                 "experiment",
                 format!("Invalid pk \"{e}\" - object does not exist."),
@@ -212,7 +220,7 @@ pub async fn create_session(
                     "A session can only be created for a published plio",
                 ));
             }
-            check_experiment(conn, experiment_id)?;
+            check_experiment(conn, experiment_id, head.id)?;
             let new = NewSession {
                 retention,
                 watch_time,
@@ -259,8 +267,8 @@ pub async fn update_session(
     input.finish()?;
     let s = db
         .tenant(&tenant, move |conn| {
-            learner::find_own_session(conn, id, caller.id)?;
-            check_experiment(conn, experiment_id)?;
+            let current = learner::find_own_session(conn, id, caller.id)?;
+            check_experiment(conn, experiment_id, current.plio_id)?;
             let ch = SessionChanges {
                 retention,
                 watch_time,

@@ -170,7 +170,7 @@ fn read_changes(input: &mut Input, partial: bool, caller_is_superuser: bool) -> 
     if let Some(a) = input.string("avatar_url", false, 255) {
         ch.avatar_url = Some((!a.is_empty()).then_some(a));
     }
-    ch.config = input.object("config", false);
+    ch.config = input.config("config", false);
     if input.has("status") {
         match input.string("status", false, 20).as_deref() {
             Some(s @ ("waitlist" | "approved")) if caller_is_superuser => {
@@ -312,8 +312,23 @@ pub async fn update_user(
     changes.updated_at = Some(Utc::now());
     // A deactivated user's cached tokens must stop working on this instance at once.
     let deactivating = changes.is_active == Some(false);
+    let may_change_email = caller.is_superuser;
     cache
         .write_shared(&db, move |conn, inv| {
+            // An address is an identity: Google sign-in adopts the account that has it, so
+            // only a superuser may set one (a user could otherwise claim someone else's).
+            if let (Some(new_email), false) = (&changes.email, may_change_email) {
+                let current: Option<String> = user_table::table
+                    .find(id)
+                    .select(user_table::email)
+                    .first(conn)?;
+                if &current != new_email {
+                    return Err(AppError::field(
+                        "email",
+                        "Only an administrator can change an email address.",
+                    ));
+                }
+            }
             let n = diesel::update(
                 user_table::table
                     .find(id)
@@ -409,6 +424,7 @@ pub async fn update_user_setting(
     let id = path.into_inner();
     self_or_superuser(&caller, id)?;
     let settings = body.into_inner();
+    crate::api::input::check_config_size(&settings)?;
     if !settings.is_object() {
         return Err(AppError::with_detail(
             Code::Invalid,
@@ -455,6 +471,7 @@ pub async fn update_user_config(
     let Some(config) = map.remove("config") else {
         return Err(AppError::with_detail(Code::Invalid, "config not provided"));
     };
+    crate::api::input::check_config_size(&config)?;
     if !map.is_empty() {
         return Err(AppError::with_detail(
             Code::Invalid,

@@ -130,7 +130,7 @@ pub async fn resolve_tenant(
     let header = req
         .headers()
         .get(ORGANIZATION_HEADER)
-        .filter(|_| !req.path().starts_with("/auth/"))
+        .filter(|_| !is_auth_path(req.path()))
         .map(|h| h.as_bytes().to_vec());
     let resolution = match resolve(&registry, header.as_deref(), host.as_deref(), req.path()) {
         Ok(r) => r,
@@ -155,6 +155,14 @@ pub async fn resolve_tenant(
     next.call(req)
         .await
         .map(ServiceResponse::map_into_left_body)
+}
+
+/// `/auth/...`, or `/<segment>/auth/...` behind a `host/segment` domain (`auth` is a
+/// reserved route name, never a shortcode).
+fn is_auth_path(path: &str) -> bool {
+    let mut segments = path.trim_start_matches('/').split('/');
+    let first = segments.next();
+    first == Some("auth") || segments.next() == Some("auth")
 }
 
 fn rewrite_path(req: &mut ServiceRequest, path: &str) -> Result<(), AppError> {
@@ -189,7 +197,15 @@ impl FromRequest for Tenant {
 
 #[cfg(test)]
 mod tests {
-    use super::normalize_host;
+    use super::{is_auth_path, normalize_host};
+
+    #[test]
+    fn auth_paths_are_recognised_with_or_without_a_domain_segment() {
+        assert!(is_auth_path("/auth/token/"));
+        assert!(is_auth_path("/acme/auth/token/"));
+        assert!(!is_auth_path("/api/v1/plios/"));
+        assert!(!is_auth_path("/acme/api/v1/auth/"));
+    }
 
     #[test]
     fn hosts_are_normalized() {

@@ -239,6 +239,9 @@ async fn google_sign_in_can_be_switched_off() {
     let (s, body) = convert(&app, "new-user-token").await;
     assert_eq!(s, 404, "{body}");
     assert_eq!(users_with_email(&app, "new.person@gmail.com"), 0);
+    // The same request with the switch on (the default) signs in.
+    let app = app_with_google(&[]).await;
+    assert_eq!(convert(&app, "new-user-token").await.0, 200);
 }
 
 #[actix_web::test]

@@ -232,6 +232,23 @@ async fn sessions_need_a_published_plio_and_carry_experiments_over() {
         )
         .await;
     assert_eq!(s, 201, "{experiment}");
+    // An experiment that does not run on this plio cannot be named (it would expose the
+    // workspace's experiments to any learner).
+    let (s, body) = l
+        .post(
+            "/api/v1/sessions/",
+            json!({"plio": plio["id"], "experiment": experiment["id"]}),
+        )
+        .await;
+    assert_eq!(s, 400, "{body}");
+    assert!(body["experiment"].is_array(), "{body}");
+    let (s, link) = c
+        .post(
+            "/api/v1/experiment-plios/",
+            json!({"experiment": experiment["id"], "plio": plio["id"], "split_percentage": 100}),
+        )
+        .await;
+    assert_eq!(s, 201, "{link}");
     let (s, first) = l
         .post(
             "/api/v1/sessions/",
@@ -240,6 +257,14 @@ async fn sessions_need_a_published_plio_and_carry_experiments_over() {
         .await;
     assert_eq!(s, 201, "{first}");
     assert_eq!(first["experiment"]["id"], experiment["id"]);
+    // The learner sees the experiment's creator as anyone else would: no contact details.
+    let mut keys: Vec<&String> = first["experiment"]["created_by"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    keys.sort();
+    assert_eq!(keys, ["avatar_url", "first_name", "id", "last_name"]);
     // Plio answers 500 here (bug 391).
     let second = start(&l, &plio).await;
     assert_eq!(second["experiment"]["id"], experiment["id"]);

@@ -16,3 +16,4 @@ mod reports_csv;
 mod schema_drift;
 mod tenancy;
 mod web_client;
+mod web_client_hardening;

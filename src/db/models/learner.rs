@@ -451,6 +451,24 @@ pub fn insert_event(
         .get_result(conn)
 }
 
+/// Whether a live experiment runs on the plio (a live experiment-plio links them).
+pub fn experiment_runs_on(
+    conn: &mut PgConnection,
+    experiment_id: i32,
+    plio_id: i32,
+) -> QueryResult<bool> {
+    use diesel::dsl::exists;
+    diesel::select(exists(
+        experiment_plio::table
+            .inner_join(experiment::table)
+            .filter(experiment_plio::experiment_id.eq(experiment_id))
+            .filter(experiment_plio::plio_id.eq(plio_id))
+            .filter(experiment_plio::deleted.is_null())
+            .filter(experiment::deleted.is_null()),
+    ))
+    .get_result(conn)
+}
+
 /// Soft-deletes an answer.
 pub fn soft_delete_answer(conn: &mut PgConnection, id: i32) -> QueryResult<usize> {
     diesel::update(session_answer::table.find(id))

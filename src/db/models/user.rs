@@ -85,18 +85,13 @@ impl UserPayload {
     /// served to the user themselves.
     pub fn with_own_api_keys(mut self, conn: &mut PgConnection) -> QueryResult<Self> {
         use crate::db::models::membership::ADMIN_ROLES;
-        use crate::db::schema::organization;
-        let admin_of: Vec<i32> = self
-            .organizations
-            .iter()
-            .filter(|o| ADMIN_ROLES.contains(&o.role.as_str()))
-            .map(|o| o.id)
-            .collect();
-        if admin_of.is_empty() {
-            return Ok(self);
-        }
+        use crate::db::schema::{organization, organization_user, role};
+        // Roles read afresh, not from the (cached) payload.
         let keys: Vec<(i32, String)> = organization::table
-            .filter(organization::id.eq_any(admin_of))
+            .inner_join(organization_user::table.inner_join(role::table))
+            .filter(organization_user::user_id.eq(self.id))
+            .filter(role::name.eq_any(ADMIN_ROLES))
+            .filter(organization::deleted.is_null())
             .select((organization::id, organization::api_key))
             .load(conn)?;
         for org in &mut self.organizations {
