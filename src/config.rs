@@ -115,6 +115,10 @@ pub struct Settings {
     pub google_userinfo_url: String,
     /// Total deadline of a call to Google, milliseconds.
     pub google_timeout_ms: u64,
+    /// Failed password grants allowed per account in 15 minutes.
+    pub login_failures_per_account: i64,
+    /// Failed password grants allowed per client address in 15 minutes.
+    pub login_failures_per_address: i64,
     /// Public base URL of uploaded media (e.g. `https://api.example.com`); unset = the origin
     /// each upload was addressed to.
     pub media_url: Option<String>,
@@ -261,6 +265,10 @@ impl Settings {
                 ));
             }
         }
+        let login_failures_per_account =
+            parse_num(&get, "LOGIN_FAILURES_PER_ACCOUNT", 10i64, 1, 1_000_000)?;
+        let login_failures_per_address =
+            parse_num(&get, "LOGIN_FAILURES_PER_ADDRESS", 30i64, 1, 1_000_000)?;
         let google_timeout_ms = parse_num(&get, "GOOGLE_TIMEOUT_MS", 5_000u64, 100, 60_000)?;
 
         Ok(Self {
@@ -288,6 +296,8 @@ impl Settings {
             google_userinfo_url,
             google_timeout_ms,
             media_url,
+            login_failures_per_account,
+            login_failures_per_address,
         })
     }
 }

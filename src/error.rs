@@ -66,6 +66,7 @@ pub struct AppError {
     detail: String,
     fields: Option<FieldErrors>,
     cause: Option<anyhow::Error>,
+    retry_after: Option<i64>,
 }
 
 /// The key DRF uses for errors that belong to no single field.
@@ -101,7 +102,13 @@ impl AppError {
             detail: code.default_detail().to_string(),
             fields: None,
             cause: None,
+            retry_after: None,
         }
+    }
+    /// Adds a `Retry-After` header (seconds) to the response.
+    pub fn retry_after(mut self, seconds: i64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
     /// An error with a specific sentence.
     pub fn with_detail(code: Code, detail: impl Into<String>) -> Self {
@@ -126,6 +133,7 @@ impl AppError {
             detail,
             fields: Some(fields),
             cause: None,
+            retry_after: None,
         }
     }
     /// 400 for a single field.
@@ -143,6 +151,7 @@ impl AppError {
             detail: message,
             fields: Some(fields),
             cause: None,
+            retry_after: None,
         }
     }
     /// 400 for an error that belongs to no single field (DRF's `non_field_errors`).
@@ -213,6 +222,9 @@ impl ResponseError for AppError {
             }
         }
         let mut res = HttpResponse::build(status);
+        if let Some(seconds) = self.retry_after {
+            res.insert_header((actix_web::http::header::RETRY_AFTER, seconds.to_string()));
+        }
         if status == StatusCode::UNAUTHORIZED {
             res.insert_header((
                 actix_web::http::header::WWW_AUTHENTICATE,

@@ -78,6 +78,9 @@ impl Application {
             web::Data::new(auth::tokens::TokenCache::new(settings.token_cache_seconds));
         let plio_index = web::Data::new(api::content::PlioIndex::default());
         let registry_data = web::Data::new(registry.clone());
+        let hashing_gate = web::Data::new(auth::password::HashingGate::new(
+            std::thread::available_parallelism().map_or(2, |n| n.get()),
+        ));
         let google = web::Data::new(auth::google::GoogleClient::new(
             &settings.google_userinfo_url,
             Duration::from_millis(settings.google_timeout_ms),
@@ -96,6 +99,7 @@ impl Application {
                 .app_data(plio_index.clone())
                 .app_data(registry_data.clone())
                 .app_data(google.clone())
+                .app_data(hashing_gate.clone())
                 .app_data(settings_data.clone())
                 .configure(api::configure)
                 .wrap(NormalizePath::new(TrailingSlash::Always))

@@ -3,10 +3,14 @@
 
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::Utc;
 use serde::Deserialize;
 
+use crate::auth::password::HashingGate;
 use crate::auth::tokens::TokenCache;
 use crate::auth::{password, tokens};
+use crate::config::Settings;
+use crate::db::models::login_failure;
 use crate::db::models::user;
 use crate::db::Database;
 use crate::error::{AppError, Code};
@@ -85,6 +89,8 @@ pub async fn create_token(
     body: web::Bytes,
     db: web::Data<Database>,
     token_cache: web::Data<TokenCache>,
+    settings: web::Data<Settings>,
+    gate: web::Data<HashingGate>,
 ) -> Result<HttpResponse, AppError> {
     let form: TokenRequest = parse_body(&req, &body)?;
     let grant = required(&form.grant_type, "grant_type")?.to_string();
@@ -95,22 +101,7 @@ pub async fn create_token(
             if username.len() > 255 || secret.len() > 1024 {
                 return Err(AppError::new(Code::InvalidGrant));
             }
-            db.shared(move |conn| {
-                let found = user::find_by_email(conn, &username)?;
-                let usable = found
-                    .as_ref()
-                    .filter(|u| u.is_active && u.deleted.is_none());
-                // Verify even for unknown users so timing does not reveal which emails exist.
-                let ok = password::verify(&secret, usable.and_then(|u| u.password.as_deref()));
-                match usable {
-                    Some(u) if ok => {
-                        user::touch_login(conn, u.id)?;
-                        Ok(tokens::issue(conn, u.id)?)
-                    }
-                    _ => Err(AppError::new(Code::InvalidGrant)),
-                }
-            })
-            .await?
+            password_grant(&req, &db, &settings, &gate, username, secret).await?
         }
         "refresh_token" => {
             let refresh = required(&form.refresh_token, "refresh_token")?.to_string();
@@ -135,6 +126,84 @@ pub async fn create_token(
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(pair))
+}
+
+/// The client address that failed logins are counted against (the first hop as actix sees
+/// it: `Forwarded`/`X-Forwarded-For` from a proxy that sets them, else the peer).
+fn client_address(req: &HttpRequest) -> String {
+    req.connection_info()
+        .realip_remote_addr()
+        .unwrap_or("unknown")
+        .chars()
+        .take(64)
+        .collect()
+}
+
+/// 429 with `Retry-After`: seconds until the oldest counted failure leaves the window.
+fn throttled(oldest: Option<chrono::DateTime<Utc>>) -> AppError {
+    let retry = oldest
+        .map(|o| {
+            (o + login_failure::WINDOW - Utc::now())
+                .num_seconds()
+                .max(1)
+        })
+        .unwrap_or(login_failure::WINDOW.num_seconds());
+    AppError::with_detail(
+        Code::Throttled,
+        "Too many failed sign-ins; try again later.",
+    )
+    .retry_after(retry)
+}
+
+/// The password grant: refused while the account or the address has too many recent failures;
+/// the Argon2 check runs behind the hashing gate and holds no database connection.
+async fn password_grant(
+    req: &HttpRequest,
+    db: &Database,
+    settings: &Settings,
+    gate: &HashingGate,
+    username: String,
+    secret: String,
+) -> Result<tokens::TokenPair, AppError> {
+    let account = user::normalize_email(&username).to_lowercase();
+    let address = client_address(req);
+    let (per_account, per_address) = (
+        settings.login_failures_per_account,
+        settings.login_failures_per_address,
+    );
+    let (a, ad) = (account.clone(), address.clone());
+    let found = db
+        .shared(move |conn| {
+            let recent = login_failure::recent(conn, &a, &ad)?;
+            if recent.account >= per_account {
+                return Err(throttled(recent.account_oldest));
+            }
+            if recent.address >= per_address {
+                return Err(throttled(recent.address_oldest));
+            }
+            Ok(user::find_by_email(conn, &username)?)
+        })
+        .await?;
+    let usable = found.filter(|u| u.is_active && u.deleted.is_none());
+    let stored = usable.as_ref().and_then(|u| u.password.clone());
+    // Verify even for unknown users so timing does not reveal which emails exist.
+    let _turn = gate.turn().await;
+    let ok = web::block(move || password::verify(&secret, stored.as_deref())).await?;
+    match usable {
+        Some(u) if ok => {
+            db.shared(move |conn| {
+                login_failure::clear_account(conn, &account)?;
+                user::touch_login(conn, u.id)?;
+                Ok(tokens::issue(conn, u.id)?)
+            })
+            .await
+        }
+        _ => {
+            db.shared(move |conn| Ok(login_failure::record(conn, &account, &address)?))
+                .await?;
+            Err(AppError::new(Code::InvalidGrant))
+        }
+    }
 }
 
 /// `POST /auth/revoke-token/`: revokes an access or refresh token and its pair. Answers 200

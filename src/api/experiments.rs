@@ -280,12 +280,17 @@ pub async fn delete_experiment_plio(
 
 /// `GET /api/v1/tags/`.
 pub async fn list_tags(
-    _caller: AuthUser,
+    caller: AuthUser,
     tenant: Tenant,
     db: web::Data<Database>,
 ) -> Result<HttpResponse, AppError> {
+    let t = tenant.clone();
+    // An organization's tags are its members' (SPEC 4.2), as every workspace resource.
     let list = db
-        .tenant(&tenant, |conn| Ok(learner::list_tags(conn)?))
+        .tenant(&tenant, move |conn| {
+            check_may_create(conn, &t, &caller)?;
+            Ok(learner::list_tags(conn)?)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(list))
 }
@@ -313,14 +318,18 @@ pub async fn create_tag(
 
 /// `GET /api/v1/tags/{id}/`.
 pub async fn get_tag(
-    _caller: AuthUser,
+    caller: AuthUser,
     tenant: Tenant,
     path: web::Path<i32>,
     db: web::Data<Database>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
+    let t = tenant.clone();
     let tag = db
-        .tenant(&tenant, move |conn| Ok(learner::find_tag(conn, id)?))
+        .tenant(&tenant, move |conn| {
+            check_may_create(conn, &t, &caller)?;
+            Ok(learner::find_tag(conn, id)?)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(tag))
 }

@@ -175,7 +175,8 @@ pub async fn create_image(
     }
 }
 
-fn image_with_access(
+/// An image and the plios showing it, if the caller may use it (403 otherwise).
+pub(crate) fn image_with_access(
     conn: &mut diesel::PgConnection,
     tenant: &Tenant,
     caller: &AuthUser,

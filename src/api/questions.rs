@@ -127,12 +127,28 @@ fn plio_of_item_checked(
     Ok(accessible_head(conn, tenant, caller, PlioRef::Id(item.plio_id))?.id)
 }
 
-fn check_image(conn: &mut diesel::PgConnection, q: &QuestionState) -> Result<(), AppError> {
+/// A question may show an image only if the caller may use it: its creator, a superuser, or
+/// someone who may edit a plio already showing it (SPEC 4.2, as videos). The image a question
+/// already shows stays allowed (the editor PUTs whole questions). Anything else reads as a
+/// missing image, so ids cannot be probed.
+fn check_image(
+    conn: &mut diesel::PgConnection,
+    tenant: &Tenant,
+    caller: &AuthUser,
+    q: &QuestionState,
+    current: Option<i32>,
+) -> Result<(), AppError> {
     match q.image_id {
-        Some(id) if !content::image_exists(conn, id)? => Err(AppError::field(
-            "image",
-            format!("Invalid pk \"{id}\" - object does not exist."),
-        )),
+        Some(id) if Some(id) != current => {
+            if crate::api::images::image_with_access(conn, tenant, caller, id).is_ok() {
+                Ok(())
+            } else {
+                Err(AppError::field(
+                    "image",
+                    format!("Invalid pk \"{id}\" - object does not exist."),
+                ))
+            }
+        }
         _ => Ok(()),
     }
 }
@@ -183,7 +199,7 @@ pub async fn create_question(
     let payload = cache
         .write(&db, &tenant, move |conn, inv| {
             let plio = plio_of_item_checked(conn, &t, &caller, q.item_id)?;
-            check_image(conn, &q)?;
+            check_image(conn, &t, &caller, &q, None)?;
             let id = content::insert_question(conn, &q)?;
             invalidate_plios(inv, &t, &[plio]);
             Ok(content::question_payload(conn, id)?)
@@ -240,7 +256,7 @@ pub async fn update_question(
             if merged.item_id != current.item_id {
                 touched.push(plio_of_item_checked(conn, &t, &caller, merged.item_id)?);
             }
-            check_image(conn, &merged)?;
+            check_image(conn, &t, &caller, &merged, current.image_id)?;
             content::update_question(conn, id, &merged)?;
             invalidate_plios(inv, &t, &touched);
             Ok(content::question_payload(conn, id)?)

@@ -312,8 +312,14 @@ pub async fn update_user(
     changes.updated_at = Some(Utc::now());
     // A deactivated user's cached tokens must stop working on this instance at once.
     let deactivating = changes.is_active == Some(false);
+    // A new password ends every other session of the user (SPEC 4.1): the caller's own token
+    // survives when they change their own password.
+    let password_changed = changes.password.is_some();
+    let keep = (caller.id == id)
+        .then(|| crate::auth::extractor::bearer_digest(&req))
+        .flatten();
     let may_change_email = caller.is_superuser;
-    cache
+    let ended = cache
         .write_shared(&db, move |conn, inv| {
             // An address is an identity: Google sign-in adopts the account that has it, so
             // only a superuser may set one (a user could otherwise claim someone else's).
@@ -341,9 +347,17 @@ pub async fn update_user(
                 return Err(AppError::new(Code::NotFound));
             }
             inv.entry(user_key(id));
-            Ok(())
+            if password_changed {
+                return Ok(crate::db::models::token::revoke_all_but(
+                    conn,
+                    id,
+                    keep.as_deref(),
+                )?);
+            }
+            Ok(Vec::new())
         })
         .await?;
+    tokens.forget(&ended);
     if deactivating {
         tokens.forget_all();
     }

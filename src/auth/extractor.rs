@@ -46,6 +46,11 @@ fn bearer(req: &HttpRequest) -> Result<Option<String>, AppError> {
     }
 }
 
+/// The digest of the request's bearer token, if it carries a well-formed one.
+pub fn bearer_digest(req: &HttpRequest) -> Option<String> {
+    bearer(req).ok().flatten().map(|t| secrets::sha256_hex(&t))
+}
+
 async fn authenticate(req: &HttpRequest) -> Result<Option<AuthUser>, AppError> {
     let Some(token) = bearer(req)? else {
         return Ok(None);

@@ -45,3 +45,22 @@ mod tests {
         assert!(!verify("correct horse", None));
     }
 }
+
+/// A bound on concurrent password hashing (SPEC 4.1): Argon2 is deliberately expensive, so a
+/// login flood queues here instead of taking every blocking thread and every core.
+#[derive(Clone)]
+pub struct HashingGate(std::sync::Arc<tokio::sync::Semaphore>);
+
+impl HashingGate {
+    /// At most `permits` hashes at once.
+    pub fn new(permits: usize) -> Self {
+        Self(std::sync::Arc::new(tokio::sync::Semaphore::new(
+            permits.max(1),
+        )))
+    }
+
+    /// Waits for a turn; the turn lasts as long as the permit is held.
+    pub async fn turn(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.0.clone().acquire_owned().await.ok()
+    }
+}

@@ -121,7 +121,17 @@ diesel::joinable!(organization_user -> user (user_id));
 diesel::joinable!(access_token -> user (user_id));
 diesel::joinable!(refresh_token -> user (user_id));
 
+diesel::table! {
+    public.login_failure (id) {
+        id -> Int8,
+        username -> Varchar,
+        address -> Varchar,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    login_failure,
     organization,
     organizations_domain,
     user,

@@ -17,19 +17,13 @@ pub use registry::{TenantRegistry, TenantState};
 pub struct TenantId(pub i32);
 
 /// Schema names that no tenant may take, beyond `pg_*` (SPEC 2.1). Route prefixes are
-/// reserved too: a default domain `host/<shortcode>` named like a route would capture it.
-const RESERVED: &[&str] = &[
-    "public",
-    "information_schema",
-    "api",
-    "auth",
-    "admin",
-    "healthz",
-    "readyz",
-    "metrics",
-    "media",
-    "static",
-    "docs",
+/// reserved too ([`ROUTE_PREFIXES`]): a default domain `host/<shortcode>` named like a route
+/// would capture it.
+const RESERVED: &[&str] = &["public", "information_schema"];
+
+/// First path segments of plio's own routes: never a domain's path part.
+const ROUTE_PREFIXES: &[&str] = &[
+    "api", "auth", "admin", "healthz", "readyz", "metrics", "media", "static", "docs",
 ];
 
 /// Why a shortcode was refused.
@@ -75,10 +69,8 @@ impl SchemaName {
     pub fn for_new_tenant(shortcode: &str) -> Result<Self, ShortcodeError> {
         validate_shortcode(shortcode)?;
         let schema = shortcode.replace('-', "_");
-        if RESERVED.contains(&schema.as_str())
-            || RESERVED.contains(&shortcode)
-            || schema.starts_with("pg_")
-        {
+        let reserved = |name: &str| RESERVED.contains(&name) || ROUTE_PREFIXES.contains(&name);
+        if reserved(&schema) || reserved(shortcode) || schema.starts_with("pg_") {
             return Err(ShortcodeError::Reserved);
         }
         Ok(Self(schema))
@@ -186,6 +178,12 @@ pub fn validate_domain(domain: &str) -> Result<(), String> {
                     .into(),
             );
         }
+        // `host/api` would capture every API route of that host.
+        if ROUTE_PREFIXES.contains(&seg) {
+            return Err(format!(
+                "the path part may not be {seg:?}, which names one of plio's own routes"
+            ));
+        }
     }
     Ok(())
 }
@@ -201,6 +199,20 @@ fn label_chars_ok(label: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_domain_path_part_may_not_name_a_route() {
+        for d in [
+            "localhost/api",
+            "plio.in/auth",
+            "x.org/media",
+            "x.org/healthz",
+        ] {
+            assert!(validate_domain(d).is_err(), "{d}");
+        }
+        assert!(validate_domain("plio.in/avantifellows").is_ok());
+        assert!(validate_domain("plio.in/apis").is_ok());
+    }
 
     #[test]
     fn valid_shortcodes_map_to_schema_names() {

@@ -15,5 +15,6 @@ mod plios;
 mod reports_csv;
 mod schema_drift;
 mod tenancy;
+mod trust;
 mod web_client;
 mod web_client_hardening;

@@ -906,7 +906,7 @@ async fn hostile_input_gets_400_with_fields_and_changes_nothing() {
     }
 }
 
-fn tiny_png() -> Vec<u8> {
+pub fn tiny_png() -> Vec<u8> {
     // An 8-byte PNG signature followed by a minimal IHDR chunk is enough for the sniffer.
     let mut v = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
     v.extend_from_slice(&[
@@ -916,7 +916,7 @@ fn tiny_png() -> Vec<u8> {
     v
 }
 
-async fn upload(
+pub async fn upload(
     app: &TestApp,
     token: &str,
     org: Option<&str>,
@@ -1008,6 +1008,6 @@ async fn uploads_get_random_names_and_must_really_be_images() {
     std::fs::remove_dir_all(&media).ok();
 }
 
-fn rand_suffix() -> String {
+pub fn rand_suffix() -> String {
     plio::secrets::random_string(6, plio::secrets::LOWERCASE)
 }

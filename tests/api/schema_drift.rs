@@ -6,8 +6,8 @@ use ::plio::db::schema::tenant::{
     session_answer, tag, video,
 };
 use ::plio::db::schema::{
-    access_token, one_time_password, organization, organization_user, organizations_domain,
-    refresh_token, role, user,
+    access_token, login_failure, one_time_password, organization, organization_user,
+    organizations_domain, refresh_token, role, user,
 };
 use ::plio::db::{Database, Scope};
 use ::plio::tenancy::SchemaName;
@@ -37,6 +37,7 @@ macro_rules! impl_len_hint {
     };
 }
 impl_len_hint! {
+    4 => (A, B, C, D),
     5 => (A, B, C, D, E),
     6 => (A, B, C, D, E, F),
     7 => (A, B, C, D, E, F, G),
@@ -96,6 +97,7 @@ fn schema_rs_matches_the_migrations() {
                 one_time_password,
                 access_token,
                 refresh_token,
+                login_failure,
             );
             Ok(known
                 .into_iter()

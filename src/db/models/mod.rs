@@ -3,6 +3,7 @@
 
 pub mod content;
 pub mod learner;
+pub mod login_failure;
 pub mod membership;
 pub mod organization;
 pub mod otp;

@@ -129,3 +129,40 @@ pub fn revoke(conn: &mut PgConnection, hash: &str) -> QueryResult<Vec<String>> {
     }
     Ok(Vec::new())
 }
+
+/// Ends every token of a user except one access token (and its refresh token): what a
+/// password change does to the user's other sessions. Returns the digests of the access
+/// tokens that ended.
+pub fn revoke_all_but(
+    conn: &mut PgConnection,
+    user_id: i32,
+    keep_access_hash: Option<&str>,
+) -> QueryResult<Vec<String>> {
+    let keep: Option<i32> = match keep_access_hash {
+        Some(h) => access_token::table
+            .filter(access_token::token_hash.eq(h))
+            .filter(access_token::user_id.eq(user_id))
+            .select(access_token::id)
+            .first(conn)
+            .optional()?,
+        None => None,
+    };
+    let keep = keep.unwrap_or(-1);
+    diesel::delete(
+        refresh_token::table
+            .filter(refresh_token::user_id.eq(user_id))
+            .filter(
+                refresh_token::access_token_id
+                    .ne(keep)
+                    .or(refresh_token::access_token_id.is_null()),
+            ),
+    )
+    .execute(conn)?;
+    diesel::delete(
+        access_token::table
+            .filter(access_token::user_id.eq(user_id))
+            .filter(access_token::id.ne(keep)),
+    )
+    .returning(access_token::token_hash)
+    .get_results(conn)
+}

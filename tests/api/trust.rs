@@ -1,0 +1,221 @@
+//! Holes a hostile user could open (issue "trust under attack"): other people's images,
+//! an organization's tags, a domain that captures the API, free password guessing and
+//! sessions that outlive a password change.
+
+use serde_json::{json, Value};
+
+use crate::helpers::{spawn_app, spawn_app_with, Caller, TestApp, SUPERUSER_EMAIL};
+use crate::plios::{rand_suffix, tiny_png, upload};
+
+#[actix_web::test]
+async fn a_question_cannot_take_over_someone_elses_image() {
+    let media = std::env::temp_dir().join(format!(
+        "plio-trust-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
+    let app = spawn_app_with(&[("MEDIA_ROOT", media.to_str().unwrap())]).await;
+    let (_, victim) = app.create_user("victim@example.com", false);
+    let (s, image) = upload(&app, &victim, None, "v.png", tiny_png()).await;
+    assert_eq!(s, 201, "{image}");
+    let (_, attacker) = app.create_user("attacker@example.com", false);
+    let a = Caller::new(&app, Some(&attacker), None);
+    let plio = a.make_plio("Mine", true, 1).await;
+    let item = plio["items"][0]["id"].clone();
+    let question = plio["items"][0]["details"]["id"].clone();
+    // Attaching it to a new question or to an existing one: the image "does not exist".
+    let (s, body) = a
+        .post(
+            "/api/v1/questions/",
+            json!({"item": item, "type": "mcq", "options": ["a"], "correct_answer": 0, "image": image["id"]}),
+        )
+        .await;
+    assert_eq!(s, 400, "{body}");
+    assert!(body["image"].is_array(), "{body}");
+    let (s, body) = a
+        .patch(
+            &format!("/api/v1/questions/{question}/"),
+            json!({"image": image["id"]}),
+        )
+        .await;
+    assert_eq!(s, 400, "{body}");
+    // So the attacker still cannot read, change or delete it.
+    let path = format!("/api/v1/images/{}/", image["id"]);
+    assert_eq!(a.get(&path).await.0, 403);
+    assert_eq!(a.patch(&path, json!({"alt_text": "mine"})).await.0, 403);
+    assert_eq!(a.delete(&path).await.0, 403);
+    // The owner may attach their own image, and the editor's whole-question PUT keeps it.
+    let v = Caller::new(&app, Some(&victim), None);
+    let vplio = v.make_plio("Theirs", true, 1).await;
+    let vq = vplio["items"][0]["details"].clone();
+    let (s, body) = v
+        .patch(
+            &format!("/api/v1/questions/{}/", vq["id"]),
+            json!({"image": image["id"]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    // As the editor sends it: the whole question, its image replaced by the image's id.
+    let mut whole = body.clone();
+    whole["text"] = json!("edited");
+    whole["image"] = image["id"].clone();
+    let (s, body) = app
+        .call(
+            "PUT",
+            &format!("/api/v1/questions/{}/", vq["id"]),
+            Some(&victim),
+            None,
+            Some(whole),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let _ = std::fs::remove_dir_all(media);
+}
+
+#[actix_web::test]
+async fn a_non_member_cannot_read_an_organizations_tags() {
+    let app = spawn_app().await;
+    let org = app.create_tenant("acme").await;
+    let org_id = org["id"].as_i64().unwrap() as i32;
+    let (member_id, member) = app.create_user("member@example.com", false);
+    app.add_member(member_id, org_id, "org-view");
+    let m = Caller::new(&app, Some(&member), Some("acme"));
+    let (s, tag) = m
+        .post("/api/v1/tags/", json!({"name": "Secret roadmap"}))
+        .await;
+    assert_eq!(s, 201, "{tag}");
+    let (_, outsider) = app.create_user("outsider@example.com", false);
+    let o = Caller::new(&app, Some(&outsider), Some("acme"));
+    assert_eq!(o.get("/api/v1/tags/").await.0, 403);
+    assert_eq!(o.get(&format!("/api/v1/tags/{}/", tag["id"])).await.0, 403);
+    // Members still read them.
+    let (s, list) = m.get("/api/v1/tags/").await;
+    assert_eq!(s, 200);
+    assert_eq!(list[0]["name"], "Secret roadmap");
+}
+
+#[actix_web::test]
+async fn a_domain_cannot_name_one_of_plios_routes_as_its_path() {
+    let app = spawn_app().await;
+    let (_, su) = app.superuser();
+    let c = Caller::new(&app, Some(&su), None);
+    for domain in ["localhost/api", "127.0.0.1/auth", "localhost/media"] {
+        let (s, body) = c
+            .post(
+                "/api/v1/organizations/",
+                json!({"name": "Capture", "shortcode": "capture", "domain": domain}),
+            )
+            .await;
+        assert_eq!(s, 400, "{domain}: {body}");
+    }
+    let org = app.create_tenant("acme").await;
+    let (s, body) = c
+        .patch(
+            &format!("/api/v1/organizations/{}/", org["id"]),
+            json!({"domain": "localhost/api"}),
+        )
+        .await;
+    assert_eq!(s, 400, "{body}");
+    // The API is still the API.
+    assert_eq!(c.get("/api/v1/organizations/").await.0, 200);
+}
+
+async fn guess(app: &TestApp, username: &str, password: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/auth/token/"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", username),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn password_guessing_is_throttled_per_account_and_per_address() {
+    let app = spawn_app_with(&[
+        ("LOGIN_FAILURES_PER_ACCOUNT", "3"),
+        ("LOGIN_FAILURES_PER_ADDRESS", "5"),
+    ])
+    .await;
+    for _ in 0..3 {
+        assert_eq!(
+            guess(&app, SUPERUSER_EMAIL, "wrong-guess").await.status(),
+            400
+        );
+    }
+    // Locked for this account, even with the right password.
+    let res = guess(&app, SUPERUSER_EMAIL, crate::helpers::SUPERUSER_PASSWORD).await;
+    assert_eq!(res.status(), 429);
+    let retry: i64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=900).contains(&retry), "{retry}");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "throttled");
+    // Two more failures on other accounts from this address reach the address limit.
+    assert_eq!(guess(&app, "a@example.com", "x").await.status(), 400);
+    assert_eq!(guess(&app, "b@example.com", "x").await.status(), 400);
+    assert_eq!(guess(&app, "c@example.com", "x").await.status(), 429);
+}
+
+#[actix_web::test]
+async fn a_success_resets_the_accounts_failures() {
+    let app = spawn_app_with(&[("LOGIN_FAILURES_PER_ACCOUNT", "3")]).await;
+    for _ in 0..2 {
+        assert_eq!(guess(&app, SUPERUSER_EMAIL, "wrong").await.status(), 400);
+    }
+    assert_eq!(
+        guess(&app, SUPERUSER_EMAIL, crate::helpers::SUPERUSER_PASSWORD)
+            .await
+            .status(),
+        200
+    );
+    for _ in 0..2 {
+        assert_eq!(guess(&app, SUPERUSER_EMAIL, "wrong").await.status(), 400);
+    }
+    assert_eq!(
+        guess(&app, SUPERUSER_EMAIL, crate::helpers::SUPERUSER_PASSWORD)
+            .await
+            .status(),
+        200
+    );
+}
+
+#[actix_web::test]
+async fn a_password_change_ends_every_other_session() {
+    let app = spawn_app().await;
+    let (id, current) = app.create_user("me@example.com", false);
+    let other = app.token_for(id);
+    let me = Caller::new(&app, Some(&current), None);
+    let path = format!("/api/v1/users/{id}/");
+    // The other token works until the change.
+    assert_eq!(
+        Caller::new(&app, Some(&other), None).get(&path).await.0,
+        200
+    );
+    let (s, body) = me
+        .patch(&path, json!({"password": "a-new-password-1"}))
+        .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(
+        Caller::new(&app, Some(&other), None).get(&path).await.0,
+        401
+    );
+    assert_eq!(
+        me.get(&path).await.0,
+        200,
+        "the caller's own token survives"
+    );
+    // A superuser's change ends all of them.
+    let (_, su) = app.superuser();
+    let (s, _) = Caller::new(&app, Some(&su), None)
+        .patch(&path, json!({"password": "another-password-2"}))
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(me.get(&path).await.0, 401);
+}
