@@ -33,6 +33,8 @@ pub enum LogFormat {
 pub enum SmsDriver {
     /// Write the code to the server log (development default).
     Log,
+    /// POST `{mobile, message}` as JSON to `SMS_WEBHOOK_URL` (wire a real SMS provider there).
+    Webhook,
 }
 
 /// A secret value that never appears in `Debug` output.
@@ -99,6 +101,10 @@ pub struct Settings {
     pub superuser_password: Option<Secret>,
     /// OTP delivery driver.
     pub sms_driver: SmsDriver,
+    /// Where the webhook SMS driver posts `{mobile, message}`.
+    pub sms_webhook_url: Option<String>,
+    /// The log filter (`RUST_LOG`), validated.
+    pub rust_log: Option<String>,
     /// Where uploaded media are stored.
     pub media_root: PathBuf,
     /// Log format.
@@ -145,14 +151,15 @@ impl Settings {
         }
         let redis_url = get("REDIS_URL");
         if let Some(url) = &redis_url {
-            if !(url.starts_with("redis://")
-                || url.starts_with("rediss://")
-                || url.starts_with("unix://"))
-            {
+            if url.starts_with("rediss://") {
+                // The Redis client is built without TLS: say so now rather than fail later.
                 return Err(err(
                     "REDIS_URL",
-                    "must start with redis://, rediss:// or unix://",
+                    "rediss:// (TLS) is not supported by this build; use redis:// on a private network or unix://",
                 ));
+            }
+            if !(url.starts_with("redis://") || url.starts_with("unix://")) {
+                return Err(err("REDIS_URL", "must start with redis:// or unix://"));
             }
         }
         let cache_backend = match get("CACHE_BACKEND").as_deref().map(str::to_ascii_lowercase) {
@@ -212,8 +219,28 @@ impl Settings {
         let superuser_password = get("SUPERUSER_PASSWORD").map(Secret::new);
         let sms_driver = match get("SMS_DRIVER").as_deref() {
             None | Some("log") => SmsDriver::Log,
-            Some(_) => return Err(err("SMS_DRIVER", "must be log")),
+            Some("webhook") => SmsDriver::Webhook,
+            Some(_) => return Err(err("SMS_DRIVER", "must be log or webhook")),
         };
+        let sms_webhook_url = get("SMS_WEBHOOK_URL");
+        match (&sms_webhook_url, sms_driver) {
+            (None, SmsDriver::Webhook) => {
+                return Err(err(
+                    "SMS_WEBHOOK_URL",
+                    "is required with SMS_DRIVER=webhook",
+                ))
+            }
+            (Some(u), _) if !(u.starts_with("https://") || u.starts_with("http://")) => {
+                return Err(err("SMS_WEBHOOK_URL", "must be an http(s) URL"))
+            }
+            _ => {}
+        }
+        let rust_log = get("RUST_LOG");
+        if let Some(filter) = &rust_log {
+            if let Err(e) = tracing_subscriber::EnvFilter::try_new(filter) {
+                return Err(err("RUST_LOG", &format!("is not a valid log filter: {e}")));
+            }
+        }
         let media_root = PathBuf::from(get("MEDIA_ROOT").unwrap_or_else(|| "media".into()));
         let log_format = match get("LOG_FORMAT").as_deref() {
             None | Some("pretty") => LogFormat::Pretty,
@@ -287,6 +314,8 @@ impl Settings {
             superuser_email,
             superuser_password,
             sms_driver,
+            sms_webhook_url,
+            rust_log,
             media_root,
             log_format,
             tenant_refresh_ms,
@@ -372,12 +401,28 @@ mod tests {
             ("DEFAULT_TENANT_SHORTCODE", "Bad Code"),
             ("CORS_ALLOWED_ORIGINS", "app.example.com"),
             ("GOOGLE_SIGN_IN", "maybe"),
+            ("SMS_DRIVER", "carrier-pigeon"),
+            ("SMS_WEBHOOK_URL", "mailto:ops@example.com"),
+            ("REDIS_URL", "rediss://cache.example.com:6380"),
+            ("RUST_LOG", "info,plio=loud"),
             ("GOOGLE_USERINFO_URL", "ftp://x"),
         ] {
             let e = load(&[(var, value)]).expect_err(var);
             assert_eq!(e.var, var);
             assert!(e.to_string().contains(var));
         }
+    }
+
+    #[test]
+    fn the_webhook_driver_needs_its_url() {
+        let e = load(&[("SMS_DRIVER", "webhook")]).expect_err("no url");
+        assert_eq!(e.var, "SMS_WEBHOOK_URL");
+        let s = load(&[
+            ("SMS_DRIVER", "webhook"),
+            ("SMS_WEBHOOK_URL", "https://sms.example.com/send"),
+        ])
+        .expect("settings");
+        assert_eq!(s.sms_driver, SmsDriver::Webhook);
     }
 
     #[test]

@@ -53,6 +53,7 @@ error_codes! {
     Throttled => (TOO_MANY_REQUESTS, "throttled", "Too many requests."),
     Internal => (INTERNAL_SERVER_ERROR, "internal_error", "An internal error occurred."),
     DatabaseUnavailable => (SERVICE_UNAVAILABLE, "database_unavailable", "The database is unavailable; try again shortly."),
+    SmsUnavailable => (SERVICE_UNAVAILABLE, "sms_unavailable", "The code could not be sent; try again shortly."),
     GoogleUnavailable => (SERVICE_UNAVAILABLE, "google_unavailable", "Google could not be reached; try again shortly."),
     TenantUnavailable => (SERVICE_UNAVAILABLE, "tenant_unavailable", "This organization is temporarily unavailable."),
 }

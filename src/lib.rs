@@ -78,6 +78,10 @@ impl Application {
             web::Data::new(auth::tokens::TokenCache::new(settings.token_cache_seconds));
         let plio_index = web::Data::new(api::content::PlioIndex::default());
         let registry_data = web::Data::new(registry.clone());
+        let sms = web::Data::new(auth::otp::SmsSender::new(
+            settings.sms_driver,
+            settings.sms_webhook_url.as_deref(),
+        )?);
         let hashing_gate = web::Data::new(auth::password::HashingGate::new(
             std::thread::available_parallelism().map_or(2, |n| n.get()),
         ));
@@ -100,6 +104,7 @@ impl Application {
                 .app_data(registry_data.clone())
                 .app_data(google.clone())
                 .app_data(hashing_gate.clone())
+                .app_data(sms.clone())
                 .app_data(settings_data.clone())
                 .configure(api::configure)
                 .wrap(NormalizePath::new(TrailingSlash::Always))

@@ -39,6 +39,11 @@ pub fn sniff(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
     }
 }
 
+/// Most parts a multipart upload may have.
+const MAX_PARTS: usize = 16;
+/// What each part counts against the body limit beyond its content (its headers).
+const PART_OVERHEAD: usize = 1024;
+
 fn too_large() -> AppError {
     AppError::new(Code::PayloadTooLarge)
 }
@@ -54,7 +59,21 @@ async fn read_upload(mut form: Multipart) -> Result<Upload, AppError> {
         alt_text: None,
     };
     let mut total = 0usize;
+    let mut parts = 0usize;
     while let Some(field) = form.next().await {
+        // Every part costs its headers too: many empty parts must not add up to an endless
+        // body. An upload has two fields; a few more are tolerated.
+        parts += 1;
+        if parts > MAX_PARTS {
+            return Err(AppError::with_detail(
+                Code::BadRequest,
+                "Too many parts in the multipart body.",
+            ));
+        }
+        total += PART_OVERHEAD;
+        if total > MAX_BODY {
+            return Err(too_large());
+        }
         let mut field = field.map_err(|_| {
             AppError::with_detail(Code::BadRequest, "The multipart body could not be read.")
         })?;

@@ -8,7 +8,6 @@ use serde::Deserialize;
 
 use crate::api::auth::parse_body;
 use crate::auth::{otp as codes, tokens};
-use crate::config::Settings;
 use crate::db::models::{otp, user};
 use crate::db::Database;
 use crate::error::{AppError, Code};
@@ -35,12 +34,12 @@ fn mobile_of(body: &OtpRequest) -> Result<String, AppError> {
     Ok(mobile.to_string())
 }
 
-/// `POST /api/v1/otp/request/` `{mobile}` → 201 `{id, mobile, expires_at, created_at, updated_at}`.
+/// `POST /api/v1/otp/request/` `{mobile}` → 200 `{id, mobile, expires_at, created_at, updated_at}`.
 pub async fn request_otp(
     req: HttpRequest,
     body: web::Bytes,
     db: web::Data<Database>,
-    settings: web::Data<Settings>,
+    sms: web::Data<codes::SmsSender>,
 ) -> Result<HttpResponse, AppError> {
     let body: OtpRequest = parse_body(&req, &body)?;
     let mobile = mobile_of(&body)?;
@@ -58,7 +57,11 @@ pub async fn request_otp(
             Ok(otp::create(conn, &m, &c)?)
         })
         .await?;
-    codes::deliver(settings.sms_driver, &mobile, &code);
+    if let Err(e) = sms.deliver(&mobile, &code).await {
+        let id = created.id;
+        db.shared(move |conn| Ok(otp::discard(conn, id)?)).await?;
+        return Err(AppError::new(Code::SmsUnavailable).caused_by(e));
+    }
     // 200, as Plio answers (SPEC 5.1).
     Ok(HttpResponse::Ok().json(created))
 }

@@ -90,6 +90,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let quiet = matches!(cli.command, Command::Bench(_));
     crate::telemetry::init(
         settings.log_format,
+        settings.rust_log.as_deref(),
         if quiet {
             "warn"
         } else {

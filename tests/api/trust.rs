@@ -219,3 +219,145 @@ async fn a_password_change_ends_every_other_session() {
     assert_eq!(s, 200);
     assert_eq!(me.get(&path).await.0, 401);
 }
+
+/// A stand-in SMS provider: records what it is asked to send; answers `status`.
+fn sms_stand_in(status: u16) -> (String, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
+    use actix_web::{web, App, HttpResponse, HttpServer};
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Value>::new()));
+    let seen = got.clone();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = HttpServer::new(move || {
+        let seen = seen.clone();
+        App::new().route(
+            "/sms",
+            web::post().to(move |body: web::Json<Value>| {
+                let seen = seen.clone();
+                async move {
+                    seen.lock().unwrap().push(body.into_inner());
+                    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap())
+                        .finish()
+                }
+            }),
+        )
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .unwrap()
+    .run();
+    actix_web::rt::spawn(server);
+    (format!("http://127.0.0.1:{port}/sms"), got)
+}
+
+#[actix_web::test]
+async fn the_webhook_sms_driver_posts_the_code_and_a_failed_delivery_costs_nothing() {
+    let (url, got) = sms_stand_in(200);
+    let app = spawn_app_with(&[("SMS_DRIVER", "webhook"), ("SMS_WEBHOOK_URL", url.as_str())]).await;
+    let mobile = "+919812345678";
+    let (s, body) = app
+        .call(
+            "POST",
+            "/api/v1/otp/request/",
+            None,
+            None,
+            Some(json!({"mobile": mobile})),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let sent = got.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["mobile"], mobile);
+    let message = sent[0]["message"].as_str().unwrap();
+    let code: String = message.chars().take_while(|c| c.is_ascii_digit()).collect();
+    assert_eq!(code.len(), 6, "{message}");
+    let (s, pair) = app
+        .call(
+            "POST",
+            "/api/v1/otp/verify/",
+            None,
+            None,
+            Some(json!({"mobile": mobile, "otp": code})),
+        )
+        .await;
+    assert_eq!(s, 200, "{pair}");
+    assert!(pair["access_token"].is_string());
+
+    // A provider that refuses: 503, and the code that was never sent is not left behind.
+    let (url, _) = sms_stand_in(500);
+    let app = spawn_app_with(&[("SMS_DRIVER", "webhook"), ("SMS_WEBHOOK_URL", url.as_str())]).await;
+    for _ in 0..6 {
+        let (s, body) = app
+            .call(
+                "POST",
+                "/api/v1/otp/request/",
+                None,
+                None,
+                Some(json!({"mobile": mobile})),
+            )
+            .await;
+        assert_eq!(s, 503, "{body}");
+        assert_eq!(body["code"], "sms_unavailable");
+    }
+    assert_eq!(
+        app.count("SELECT COUNT(*) AS n FROM public.one_time_password"),
+        0
+    );
+}
+
+#[actix_web::test]
+async fn bodies_over_the_limit_get_413_even_where_no_body_is_read() {
+    let app = spawn_app().await;
+    let (_, token) = app.create_user("creator@example.com", false);
+    let plio = Caller::new(&app, Some(&token), None)
+        .make_plio("P", true, 0)
+        .await;
+    let before = app.count("SELECT COUNT(*) AS n FROM public.plio");
+    let res = app
+        .client
+        .post(app.url(&format!(
+            "/api/v1/plios/{}/duplicate/",
+            plio["uuid"].as_str().unwrap()
+        )))
+        .bearer_auth(&token)
+        .header("Content-Type", "application/json")
+        .body(vec![b' '; 11 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "payload_too_large");
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM public.plio"), before);
+    // A multipart body of many empty parts is cut too.
+    let mut form = reqwest::multipart::Form::new();
+    for i in 0..200 {
+        form = form.text(format!("f{i}"), "");
+    }
+    let res = app
+        .client
+        .post(app.url("/api/v1/images/"))
+        .bearer_auth(&token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+}
+
+#[actix_web::test]
+async fn a_nul_in_a_path_or_query_gets_400() {
+    let app = spawn_app().await;
+    let (_, token) = app.create_user("creator@example.com", false);
+    for path in [
+        "/api/v1/plios/%00/",
+        "/api/v1/plios/%00/play/",
+        "/api/v1/plios/?search=a%00b",
+        "/api/v1/items/?plio=%00",
+        "/api/v1/users/token/?token=%00",
+    ] {
+        let (s, body) = app.call("GET", path, Some(&token), None, None).await;
+        assert_eq!(s, 400, "{path}: {body}");
+        assert!(body["code"].is_string(), "{body}");
+    }
+}

@@ -99,3 +99,8 @@ pub fn count_attempt(conn: &mut PgConnection, id: i32) -> QueryResult<usize> {
         ))
         .execute(conn)
 }
+
+/// Removes a code that could not be delivered (it must not count against the mobile's limit).
+pub fn discard(conn: &mut PgConnection, id: i32) -> QueryResult<usize> {
+    diesel::delete(otp::table.find(id)).execute(conn)
+}
