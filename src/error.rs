@@ -256,21 +256,17 @@ pub fn body_for_status(status: StatusCode) -> serde_json::Value {
     body(code.default_detail(), code.as_str(), None)
 }
 
-/// `true` for errors meaning the database cannot be reached right now.
+/// `true` for errors meaning the database cannot be reached right now. diesel classifies
+/// them from SQLSTATE class 08 and from libpq's connection state (a server that terminated the
+/// session, 57P01, leaves the connection bad); the message text, whose language follows
+/// `lc_messages`, is never read.
 pub fn is_connection_error(e: &diesel::result::Error) -> bool {
     use diesel::result::{DatabaseErrorKind, Error};
-    match e {
+    matches!(
+        e,
         Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
-        | Error::BrokenTransactionManager => true,
-        Error::DatabaseError(DatabaseErrorKind::Unknown, info) => {
-            let m = info.message();
-            m.contains("server closed the connection")
-                || m.contains("terminating connection")
-                || m.contains("no connection to the server")
-                || m.contains("the database system is")
-        }
-        _ => false,
-    }
+            | Error::BrokenTransactionManager
+    )
 }
 
 impl From<diesel::result::Error> for AppError {

@@ -72,16 +72,6 @@ impl From<DieselError> for ProvisionError {
                     }
                 }
             }
-            // 42P06 duplicate_schema: a schema of that name exists without an organization.
-            DieselError::DatabaseError(_, info)
-                if info.message().starts_with("schema")
-                    && info.message().ends_with("already exists") =>
-            {
-                Self::Conflict {
-                    field: "shortcode",
-                    message: "a schema for this shortcode already exists".into(),
-                }
-            }
             _ => Self::Other(e.into()),
         }
     }
@@ -144,6 +134,20 @@ fn validate(
     Ok((name, schema, domain))
 }
 
+fn schema_exists(conn: &mut PgConnection, name: &str) -> Result<bool, ProvisionError> {
+    #[derive(diesel::QueryableByName)]
+    struct Exists {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        exists: bool,
+    }
+    let row: Exists = diesel::sql_query(
+        "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS exists",
+    )
+    .bind::<diesel::sql_types::Text, _>(name)
+    .get_result(conn)?;
+    Ok(row.exists)
+}
+
 /// Creates a tenant atomically: organization row, primary domain, schema and every tenant
 /// migration in one transaction. On any failure nothing remains.
 pub fn create_tenant(
@@ -171,6 +175,16 @@ pub fn create_tenant(
                 organizations_domain::is_primary.eq(true),
             ))
             .execute(conn)?;
+        // A schema of that name without an organization (left by an operator): a conflict,
+        // told by the catalog rather than by the text of PostgreSQL's error (whose language
+        // follows lc_messages). Concurrent creators are already serialized by the
+        // organization row's unique keys above.
+        if schema_exists(conn, schema.as_str())? {
+            return Err(ProvisionError::Conflict {
+                field: "shortcode",
+                message: "a schema for this shortcode already exists".into(),
+            });
+        }
         conn.batch_execute(&format!("CREATE SCHEMA {}", schema.quoted()))?;
         migrations::apply_tenant(conn, &schema)?;
         // Back to no schema for the rest of this transaction.

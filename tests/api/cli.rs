@@ -388,12 +388,49 @@ fn serve_stops_gracefully_with_exit_code_0_on_sigterm() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     assert!(answered, "server did not answer /healthz");
-    std::thread::sleep(std::time::Duration::from_millis(100));
+    // A request in flight when the signal arrives: its headers are in, its body not yet.
+    use std::io::{Read, Write};
+    let body = format!(
+        "grant_type=password&username={}&password={}",
+        crate::helpers::SUPERUSER_EMAIL.replace('@', "%40"),
+        crate::helpers::SUPERUSER_PASSWORD
+    );
+    let mut in_flight = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    in_flight
+        .write_all(
+            format!(
+                "POST /auth/token/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
+                 Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
+    // New connections are refused while the in-flight request is still being served.
+    let mut refused = false;
+    for _ in 0..40 {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            refused = true;
+            break;
+        }
+    }
+    assert!(refused, "still accepting new connections after SIGTERM");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "exited with a request in flight"
+    );
+    in_flight.write_all(body.as_bytes()).unwrap();
+    let mut answer = String::new();
+    in_flight.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("access_token"), "{answer}");
     let exit = child.wait().unwrap();
     assert_eq!(exit.code(), Some(0));
     assert!(

@@ -12,6 +12,7 @@ mod learner;
 mod organizations;
 mod otp_and_logs;
 mod plios;
+mod private_pg;
 mod reports_csv;
 mod schema_drift;
 mod tenancy;

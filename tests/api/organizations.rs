@@ -479,3 +479,74 @@ async fn settings_are_replaced_by_superusers_and_org_admins_only() {
     );
     assert_eq!(stored, 1);
 }
+
+#[actix_web::test]
+async fn a_failure_in_the_middle_of_the_tenant_migrations_leaves_nothing_behind() {
+    let app = spawn_app().await;
+    let (_, token) = app.superuser();
+    // An event trigger (this test's own database) refuses the creation of one table deep
+    // inside the tenant migrations, after the row, the domain, the schema and several tables
+    // were already made in the same transaction.
+    {
+        use diesel::prelude::*;
+        diesel::sql_query(
+            "CREATE FUNCTION refuse_half_way() RETURNS event_trigger LANGUAGE plpgsql AS $$
+             DECLARE r record;
+             BEGIN
+               FOR r IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP
+                 IF r.object_identity = 'half_way.session' THEN
+                   RAISE EXCEPTION 'refused half way';
+                 END IF;
+               END LOOP;
+             END $$",
+        )
+        .execute(&mut app.conn())
+        .unwrap();
+        diesel::sql_query(
+            "CREATE EVENT TRIGGER refuse_half_way ON ddl_command_end EXECUTE FUNCTION refuse_half_way()",
+        )
+        .execute(&mut app.conn())
+        .unwrap();
+    }
+    let schemas_before = app.count("SELECT COUNT(*) AS n FROM pg_namespace");
+    let res = app
+        .client
+        .post(app.url("/api/v1/organizations/"))
+        .bearer_auth(&token)
+        .json(&json!({"name": "Half", "shortcode": "half-way"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_server_error(), "{}", res.status());
+    let body: Value = res.json().await.unwrap();
+    assert!(
+        !body.to_string().contains("refused half way"),
+        "internal message leaked: {body}"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) AS n FROM public.organization WHERE shortcode = 'half-way'"),
+        0
+    );
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) AS n FROM public.organizations_domain WHERE domain LIKE '%half-way'"
+        ),
+        0
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) AS n FROM pg_namespace WHERE nspname = 'half_way'"),
+        0
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) AS n FROM pg_namespace"),
+        schemas_before
+    );
+    // The trigger really fired mid-way: without it the same tenant is created.
+    {
+        use diesel::prelude::*;
+        diesel::sql_query("DROP EVENT TRIGGER refuse_half_way")
+            .execute(&mut app.conn())
+            .unwrap();
+    }
+    app.create_tenant("half-way").await;
+}
