@@ -121,6 +121,10 @@ pub struct Settings {
     pub google_userinfo_url: String,
     /// Total deadline of a call to Google, milliseconds.
     pub google_timeout_ms: u64,
+    /// Total deadline for a request body, from the end of its headers (408 after it).
+    pub request_body_timeout_ms: u64,
+    /// Most open client connections (over all workers).
+    pub max_connections: usize,
     /// Failed password grants allowed per account in 15 minutes.
     pub login_failures_per_account: i64,
     /// Failed password grants allowed per client address in 15 minutes.
@@ -292,6 +296,9 @@ impl Settings {
                 ));
             }
         }
+        let request_body_timeout_ms =
+            parse_num(&get, "REQUEST_BODY_TIMEOUT_MS", 10_000u64, 100, 600_000)?;
+        let max_connections = parse_num(&get, "MAX_CONNECTIONS", 10_000usize, 16, 1_000_000)?;
         let login_failures_per_account =
             parse_num(&get, "LOGIN_FAILURES_PER_ACCOUNT", 10i64, 1, 1_000_000)?;
         let login_failures_per_address =
@@ -327,6 +334,8 @@ impl Settings {
             media_url,
             login_failures_per_account,
             login_failures_per_address,
+            request_body_timeout_ms,
+            max_connections,
         })
     }
 }

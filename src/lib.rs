@@ -72,6 +72,14 @@ impl Application {
         let port = listener.local_addr()?.port();
         let refresh = Duration::from_millis(settings.tenant_refresh_ms);
         let workers = settings.workers;
+        // Every connection is a descriptor: take what the hard limit allows (Linux starts
+        // processes at a soft limit of 1024), then keep connections within it.
+        let nofile = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024);
+        let max_connections = settings.max_connections.min(
+            usize::try_from(nofile.saturating_sub(256))
+                .unwrap_or(usize::MAX)
+                .max(16),
+        );
         let db_data = web::Data::new(db.clone());
         let cache_data = web::Data::new(cache);
         let token_cache =
@@ -108,12 +116,15 @@ impl Application {
                 .app_data(settings_data.clone())
                 .configure(api::configure)
                 .wrap(NormalizePath::new(TrailingSlash::Always))
+                .wrap(from_fn(api::deadline::body_deadline))
                 .wrap(from_fn(tenancy::resolver::resolve_tenant))
                 .wrap(api::cors::cors(&settings_data))
                 .wrap(from_fn(api::shape_errors))
                 .wrap(from_fn(api::request_context))
         })
         .workers(workers)
+        // A bound on open connections (SPEC 5.2), per worker as actix counts them.
+        .max_connections(max_connections.div_ceil(workers.max(1)))
         .shutdown_timeout(30);
         let server = if options.disable_signals {
             server.disable_signals()

@@ -6,6 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use serde::Deserialize;
 
+use crate::api::body::RawBody;
 use crate::auth::password::HashingGate;
 use crate::auth::tokens::TokenCache;
 use crate::auth::{password, tokens};
@@ -86,7 +87,7 @@ fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, AppErr
 /// `POST /auth/token/`.
 pub async fn create_token(
     req: HttpRequest,
-    body: web::Bytes,
+    body: RawBody,
     db: web::Data<Database>,
     token_cache: web::Data<TokenCache>,
     settings: web::Data<Settings>,
@@ -210,7 +211,7 @@ async fn password_grant(
 /// whether or not the token existed (RFC 7009), so it cannot be used to probe tokens.
 pub async fn revoke_token(
     req: HttpRequest,
-    body: web::Bytes,
+    body: RawBody,
     db: web::Data<Database>,
     token_cache: web::Data<TokenCache>,
 ) -> Result<HttpResponse, AppError> {
@@ -230,7 +231,7 @@ pub async fn revoke_token(
 /// organization is another user. Plio's messages for missing keys and a bad api_key.
 pub async fn sso_token(
     req: HttpRequest,
-    body: web::Bytes,
+    body: RawBody,
     db: web::Data<Database>,
 ) -> Result<HttpResponse, AppError> {
     let form: SsoRequest = parse_body(&req, &body)?;

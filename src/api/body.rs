@@ -74,16 +74,47 @@ impl FromRequest for JsonBody {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let req = req.clone();
-        let bytes = web::Bytes::from_request(&req, payload);
+        let bytes = RawBody::from_request(&req, payload);
+        Box::pin(async move { parse(&req, &bytes.await?.0).map(JsonBody) })
+    }
+}
+
+/// The raw bytes of a request body, with plio's errors: 413 over the limit, 408 when it did
+/// not arrive before the body deadline, 400 otherwise.
+#[derive(Debug, Clone)]
+pub struct RawBody(pub web::Bytes);
+
+impl std::ops::Deref for RawBody {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// Whether an error of the body stream is the body deadline.
+pub fn is_body_timeout(e: &actix_web::error::PayloadError) -> bool {
+    matches!(e, actix_web::error::PayloadError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut)
+}
+
+impl FromRequest for RawBody {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let bytes = web::Bytes::from_request(req, payload);
         Box::pin(async move {
-            let bytes = bytes.await.map_err(|e| {
-                if e.as_response_error().status_code().as_u16() == 413 {
+            bytes.await.map(RawBody).map_err(|e| {
+                let timed_out = e
+                    .as_error::<actix_web::error::PayloadError>()
+                    .is_some_and(is_body_timeout);
+                if timed_out {
+                    AppError::new(Code::RequestTimeout)
+                } else if e.as_response_error().status_code().as_u16() == 413 {
                     AppError::new(Code::PayloadTooLarge)
                 } else {
                     AppError::with_detail(Code::BadRequest, "The request body could not be read.")
                 }
-            })?;
-            parse(&req, &bytes).map(JsonBody)
+            })
         })
     }
 }

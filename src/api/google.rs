@@ -8,6 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use crate::api::auth::parse_body;
+use crate::api::body::RawBody;
 use crate::auth::google::{GoogleClient, GoogleError};
 use crate::auth::tokens;
 use crate::cache::{Cache, EntryKey};
@@ -30,7 +31,7 @@ const GOOGLE_BACKEND: &str = "google-oauth2";
 /// `POST /auth/convert-token/`.
 pub async fn convert_token(
     req: HttpRequest,
-    body: web::Bytes,
+    body: RawBody,
     settings: web::Data<Settings>,
     google: web::Data<GoogleClient>,
     db: web::Data<Database>,

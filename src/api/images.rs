@@ -53,6 +53,15 @@ struct Upload {
     alt_text: Option<String>,
 }
 
+fn multipart_error(e: actix_multipart::MultipartError) -> AppError {
+    match e {
+        actix_multipart::MultipartError::Payload(p) if crate::api::body::is_body_timeout(&p) => {
+            AppError::new(Code::RequestTimeout)
+        }
+        _ => AppError::with_detail(Code::BadRequest, "The multipart body could not be read."),
+    }
+}
+
 async fn read_upload(mut form: Multipart) -> Result<Upload, AppError> {
     let mut up = Upload {
         file: None,
@@ -74,15 +83,11 @@ async fn read_upload(mut form: Multipart) -> Result<Upload, AppError> {
         if total > MAX_BODY {
             return Err(too_large());
         }
-        let mut field = field.map_err(|_| {
-            AppError::with_detail(Code::BadRequest, "The multipart body could not be read.")
-        })?;
+        let mut field = field.map_err(multipart_error)?;
         let name = field.name().unwrap_or_default().to_string();
         let mut data = Vec::new();
         while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(|_| {
-                AppError::with_detail(Code::BadRequest, "The multipart body could not be read.")
-            })?;
+            let chunk = chunk.map_err(multipart_error)?;
             total += chunk.len();
             if total > MAX_BODY {
                 return Err(too_large());

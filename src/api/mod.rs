@@ -4,6 +4,7 @@ pub mod auth;
 pub mod body;
 pub mod content;
 pub mod cors;
+pub mod deadline;
 pub mod events;
 pub mod experiments;
 pub mod google;

@@ -7,6 +7,7 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use crate::api::auth::parse_body;
+use crate::api::body::RawBody;
 use crate::auth::{otp as codes, tokens};
 use crate::db::models::{otp, user};
 use crate::db::Database;
@@ -37,7 +38,7 @@ fn mobile_of(body: &OtpRequest) -> Result<String, AppError> {
 /// `POST /api/v1/otp/request/` `{mobile}` → 200 `{id, mobile, expires_at, created_at, updated_at}`.
 pub async fn request_otp(
     req: HttpRequest,
-    body: web::Bytes,
+    body: RawBody,
     db: web::Data<Database>,
     sms: web::Data<codes::SmsSender>,
 ) -> Result<HttpResponse, AppError> {
@@ -74,7 +75,7 @@ enum Verdict {
 /// `POST /api/v1/otp/verify/` `{mobile, otp}` → a token pair; wrong or expired → 401.
 pub async fn verify_otp(
     req: HttpRequest,
-    body: web::Bytes,
+    body: RawBody,
     db: web::Data<Database>,
 ) -> Result<HttpResponse, AppError> {
     let body: OtpRequest = parse_body(&req, &body)?;

@@ -361,3 +361,52 @@ async fn a_nul_in_a_path_or_query_gets_400() {
         assert!(body["code"].is_string(), "{body}");
     }
 }
+
+/// Opens a connection that sends its headers and then one byte of a 100-byte body.
+async fn slow_body(address: &str, path: &str, token: &str) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut s = tokio::net::TcpStream::connect(address.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    s.write_all(
+        format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{"
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    s
+}
+
+#[actix_web::test]
+async fn slow_bodies_are_cut_with_408_and_cannot_stop_healthz() {
+    use tokio::io::AsyncReadExt;
+    let app = spawn_app_with(&[("REQUEST_BODY_TIMEOUT_MS", "700")]).await;
+    let (_, token) = app.create_user("creator@example.com", false);
+    // Many slow clients on routes that read bodies in different ways.
+    let mut slow = Vec::new();
+    for i in 0..150 {
+        let path = ["/auth/token/", "/api/v1/plios/", "/api/v1/otp/request/"][i % 3];
+        slow.push(slow_body(&app.address, path, &token).await);
+    }
+    // Meanwhile the server answers.
+    let started = std::time::Instant::now();
+    let res = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    // Each slow client gets a 408 in the error shape once its deadline passes.
+    let mut answered = 0;
+    for mut s in slow.drain(..).take(12) {
+        let mut buf = vec![0u8; 4096];
+        let n = tokio::time::timeout(std::time::Duration::from_secs(5), s.read(&mut buf))
+            .await
+            .expect("an answer within the deadline")
+            .unwrap();
+        let text = String::from_utf8_lossy(&buf[..n]);
+        assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+        assert!(text.contains("request_timeout"), "{text}");
+        answered += 1;
+    }
+    assert_eq!(answered, 12);
+}
