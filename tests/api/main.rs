@@ -15,6 +15,7 @@ mod plios;
 mod private_pg;
 mod reports_csv;
 mod schema_drift;
+mod sweep;
 mod tenancy;
 mod trust;
 mod web_client;
