@@ -75,17 +75,24 @@ fn every_command_has_help() {
 #[test]
 fn a_bad_setting_stops_the_command_naming_the_variable() {
     let db = TestDb::new();
-    let out = plio_env(
-        &db,
-        &["tenant", "list"],
-        &[("CACHE_TTL_SECONDS", "forever")],
-    );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("CACHE_TTL_SECONDS"),
-        "{}",
-        text(&out)
-    );
+    for (var, value) in [
+        ("CACHE_TTL_SECONDS", "forever"),
+        // No TLS in this build's Redis client: refused at load, not at the first cache call.
+        ("REDIS_URL", "rediss://cache.example.com:6380"),
+        // An unparsable filter used to be ignored silently.
+        ("RUST_LOG", "info,plio=chatty"),
+        ("SMS_DRIVER", "webhook"),
+    ] {
+        let out = plio_env(&db, &["tenant", "list"], &[(var, value)]);
+        assert_eq!(out.status.code(), Some(2), "{var}: {}", text(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let named = if var == "SMS_DRIVER" {
+            "SMS_WEBHOOK_URL"
+        } else {
+            var
+        };
+        assert!(stderr.contains(named), "{var}: {}", text(&out));
+    }
 }
 
 #[test]

@@ -345,6 +345,12 @@ async fn tokens_otps_api_keys_and_passwords_never_appear_in_logs() {
 
     let log = s.log_text();
     assert!(log.contains("request finished"), "the log was captured");
+    // The log driver says at startup that it is for development only.
+    assert!(
+        log.lines()
+            .any(|l| l.contains("\"level\":\"WARN\"") && l.contains("SMS_DRIVER=log")),
+        "no startup warning for the log SMS driver"
+    );
     for (what, secret) in [
         ("access token", access.as_str()),
         ("refresh token", refresh.as_str()),
