@@ -2,7 +2,11 @@ use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app, TestApp, SUPERUSER_EMAIL, SUPERUSER_PASSWORD};
 
-async fn password_grant_form(app: &TestApp, username: &str, password: &str) -> reqwest::Response {
+pub async fn password_grant_form(
+    app: &TestApp,
+    username: &str,
+    password: &str,
+) -> reqwest::Response {
     app.client
         .post(app.url("/auth/token/"))
         .form(&[

@@ -4,7 +4,8 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, spawn_app_with, Caller, TestApp, SUPERUSER_EMAIL};
+use crate::auth::password_grant_form;
+use crate::helpers::{spawn_app, spawn_app_with, Caller, SUPERUSER_EMAIL};
 use crate::plios::{rand_suffix, tiny_png, upload};
 
 #[actix_web::test]
@@ -120,19 +121,6 @@ async fn a_domain_cannot_name_one_of_plios_routes_as_its_path() {
     assert_eq!(c.get("/api/v1/organizations/").await.0, 200);
 }
 
-async fn guess(app: &TestApp, username: &str, password: &str) -> reqwest::Response {
-    app.client
-        .post(app.url("/auth/token/"))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", username),
-            ("password", password),
-        ])
-        .send()
-        .await
-        .unwrap()
-}
-
 #[actix_web::test]
 async fn password_guessing_is_throttled_per_account_and_per_address() {
     let app = spawn_app_with(&[
@@ -142,12 +130,14 @@ async fn password_guessing_is_throttled_per_account_and_per_address() {
     .await;
     for _ in 0..3 {
         assert_eq!(
-            guess(&app, SUPERUSER_EMAIL, "wrong-guess").await.status(),
+            password_grant_form(&app, SUPERUSER_EMAIL, "wrong-guess")
+                .await
+                .status(),
             400
         );
     }
     // Locked for this account, even with the right password.
-    let res = guess(&app, SUPERUSER_EMAIL, crate::helpers::SUPERUSER_PASSWORD).await;
+    let res = password_grant_form(&app, SUPERUSER_EMAIL, crate::helpers::SUPERUSER_PASSWORD).await;
     assert_eq!(res.status(), 429);
     let retry: i64 = res.headers()["retry-after"]
         .to_str()
@@ -158,28 +148,53 @@ async fn password_guessing_is_throttled_per_account_and_per_address() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["code"], "throttled");
     // Two more failures on other accounts from this address reach the address limit.
-    assert_eq!(guess(&app, "a@example.com", "x").await.status(), 400);
-    assert_eq!(guess(&app, "b@example.com", "x").await.status(), 400);
-    assert_eq!(guess(&app, "c@example.com", "x").await.status(), 429);
+    assert_eq!(
+        password_grant_form(&app, "a@example.com", "x")
+            .await
+            .status(),
+        400
+    );
+    assert_eq!(
+        password_grant_form(&app, "b@example.com", "x")
+            .await
+            .status(),
+        400
+    );
+    assert_eq!(
+        password_grant_form(&app, "c@example.com", "x")
+            .await
+            .status(),
+        429
+    );
 }
 
 #[actix_web::test]
 async fn a_success_resets_the_accounts_failures() {
     let app = spawn_app_with(&[("LOGIN_FAILURES_PER_ACCOUNT", "3")]).await;
     for _ in 0..2 {
-        assert_eq!(guess(&app, SUPERUSER_EMAIL, "wrong").await.status(), 400);
+        assert_eq!(
+            password_grant_form(&app, SUPERUSER_EMAIL, "wrong")
+                .await
+                .status(),
+            400
+        );
     }
     assert_eq!(
-        guess(&app, SUPERUSER_EMAIL, crate::helpers::SUPERUSER_PASSWORD)
+        password_grant_form(&app, SUPERUSER_EMAIL, crate::helpers::SUPERUSER_PASSWORD)
             .await
             .status(),
         200
     );
     for _ in 0..2 {
-        assert_eq!(guess(&app, SUPERUSER_EMAIL, "wrong").await.status(), 400);
+        assert_eq!(
+            password_grant_form(&app, SUPERUSER_EMAIL, "wrong")
+                .await
+                .status(),
+            400
+        );
     }
     assert_eq!(
-        guess(&app, SUPERUSER_EMAIL, crate::helpers::SUPERUSER_PASSWORD)
+        password_grant_form(&app, SUPERUSER_EMAIL, crate::helpers::SUPERUSER_PASSWORD)
             .await
             .status(),
         200
