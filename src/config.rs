@@ -234,7 +234,10 @@ impl Settings {
                     "is required with SMS_DRIVER=webhook",
                 ))
             }
-            (Some(u), _) if !(u.starts_with("https://") || u.starts_with("http://")) => {
+            (Some(u), _)
+                if !(u.starts_with("https://") || u.starts_with("http://"))
+                    || reqwest::Url::parse(u).is_err() =>
+            {
                 return Err(err("SMS_WEBHOOK_URL", "must be an http(s) URL"))
             }
             _ => {}

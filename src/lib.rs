@@ -118,6 +118,7 @@ impl Application {
                 .wrap(NormalizePath::new(TrailingSlash::Always))
                 .wrap(from_fn(api::deadline::body_deadline))
                 .wrap(from_fn(tenancy::resolver::resolve_tenant))
+                .wrap(from_fn(api::refuse_early))
                 .wrap(api::cors::cors(&settings_data))
                 .wrap(from_fn(api::shape_errors))
                 .wrap(from_fn(api::request_context))

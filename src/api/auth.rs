@@ -129,15 +129,12 @@ pub async fn create_token(
         .json(pair))
 }
 
-/// The client address that failed logins are counted against (the first hop as actix sees
-/// it: `Forwarded`/`X-Forwarded-For` from a proxy that sets them, else the peer).
+/// The client address that failed logins are counted against: the TCP peer. Forwarding
+/// headers are not trusted here (any client can send them, and proxies append to them): behind
+/// a balancer every client shares its address, so raise `LOGIN_FAILURES_PER_ADDRESS` there.
 fn client_address(req: &HttpRequest) -> String {
-    req.connection_info()
-        .realip_remote_addr()
-        .unwrap_or("unknown")
-        .chars()
-        .take(64)
-        .collect()
+    req.peer_addr()
+        .map_or_else(|| "unknown".to_string(), |a| a.ip().to_string())
 }
 
 /// 429 with `Retry-After`: seconds until the oldest counted failure leaves the window.
@@ -173,8 +170,12 @@ async fn password_grant(
         settings.login_failures_per_address,
     );
     let (a, ad) = (account.clone(), address.clone());
+    // Each attempt counts as a failure until it is proven right: the count and the record
+    // happen under a per-account lock in one transaction, so parallel guesses cannot all slip
+    // under the limit before any of them is recorded.
     let found = db
         .shared(move |conn| {
+            login_failure::lock_account(conn, &a)?;
             let recent = login_failure::recent(conn, &a, &ad)?;
             if recent.account >= per_account {
                 return Err(throttled(recent.account_oldest));
@@ -182,6 +183,7 @@ async fn password_grant(
             if recent.address >= per_address {
                 return Err(throttled(recent.address_oldest));
             }
+            login_failure::record(conn, &a, &ad)?;
             Ok(user::find_by_email(conn, &username)?)
         })
         .await?;
@@ -199,11 +201,8 @@ async fn password_grant(
             })
             .await
         }
-        _ => {
-            db.shared(move |conn| Ok(login_failure::record(conn, &account, &address)?))
-                .await?;
-            Err(AppError::new(Code::InvalidGrant))
-        }
+        // The attempt was recorded as a failure already.
+        _ => Err(AppError::new(Code::InvalidGrant)),
     }
 }
 

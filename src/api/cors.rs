@@ -30,6 +30,7 @@ pub fn cors(settings: &Settings) -> Cors {
         ])
         .expose_headers([
             header::CONTENT_DISPOSITION,
+            header::RETRY_AFTER,
             HeaderName::from_static(crate::api::REQUEST_ID),
         ])
         .max_age(PREFLIGHT_MAX_AGE_SECONDS);

@@ -68,6 +68,7 @@ async fn read_upload(mut form: Multipart) -> Result<Upload, AppError> {
         alt_text: None,
     };
     let mut total = 0usize;
+    let mut overhead = 0usize;
     let mut parts = 0usize;
     while let Some(field) = form.next().await {
         // Every part costs its headers too: many empty parts must not add up to an endless
@@ -79,8 +80,8 @@ async fn read_upload(mut form: Multipart) -> Result<Upload, AppError> {
                 "Too many parts in the multipart body.",
             ));
         }
-        total += PART_OVERHEAD;
-        if total > MAX_BODY {
+        overhead += PART_OVERHEAD;
+        if overhead > crate::api::UPLOAD_SLACK {
             return Err(too_large());
         }
         let mut field = field.map_err(multipart_error)?;

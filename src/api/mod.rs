@@ -387,14 +387,14 @@ pub async fn request_context(
     Ok(res)
 }
 
-/// Gives every 4xx/5xx without a JSON body (actix's own 404/405, …) the error shape of SPEC 5.
-pub async fn shape_errors(
+/// Refuses before routing (inside CORS, so browsers can read the answer): a body declared over
+/// the limit (SPEC 5: 413 whether or not the route reads a body; multipart gets room for its
+/// part headers), and a NUL anywhere in the path or query (PostgreSQL refuses the byte; plio
+/// refuses it first).
+pub async fn refuse_early(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    // Refused before routing: a body declared over the limit (SPEC 5: 413 whether or not the
-    // route reads a body; multipart gets room for its part headers), and a NUL anywhere in the
-    // path or query (PostgreSQL refuses the byte; plio refuses it first).
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -414,6 +414,16 @@ pub async fn shape_errors(
         let res = actix_web::ResponseError::error_response(&e);
         return Ok(req.into_response(res).map_into_right_body());
     }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
+}
+
+/// Gives every 4xx/5xx without a JSON body (actix's own 404/405, …) the error shape of SPEC 5.
+pub async fn shape_errors(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let res = next.call(req).await?;
     let status = res.status();
     let is_json = res

@@ -344,6 +344,7 @@ pub async fn update_organization_setting(
             };
             config.insert("settings".into(), settings);
             let config = Value::Object(config);
+            crate::api::input::check_config_size(&config)?;
             diesel::update(organization::table.find(id))
                 .set((
                     organization::config.eq(&config),

@@ -309,6 +309,8 @@ pub async fn update_plio_setting(
         .write(&db, &tenant, move |conn, inv| {
             let head = accessible_head(conn, &t, &caller, PlioRef::Uuid(&uuid))?;
             let config = content::set_plio_settings(conn, head.id, settings)?;
+            // Checked on the merged config; refusing rolls the write back.
+            crate::api::input::check_config_size(&config)?;
             invalidate_plios(inv, &t, &[head.id]);
             Ok(config)
         })

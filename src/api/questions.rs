@@ -12,7 +12,7 @@ use crate::auth::AuthUser;
 use crate::cache::Cache;
 use crate::db::models::content::{self, QuestionState};
 use crate::db::Database;
-use crate::error::{AppError, FieldErrors};
+use crate::error::{AppError, Code, FieldErrors};
 use crate::tenancy::Tenant;
 
 /// Overlays the body's fields on `base` (all fields for create).
@@ -140,13 +140,16 @@ fn check_image(
 ) -> Result<(), AppError> {
     match q.image_id {
         Some(id) if Some(id) != current => {
-            if crate::api::images::image_with_access(conn, tenant, caller, id).is_ok() {
-                Ok(())
-            } else {
-                Err(AppError::field(
-                    "image",
-                    format!("Invalid pk \"{id}\" - object does not exist."),
-                ))
+            match crate::api::images::image_with_access(conn, tenant, caller, id) {
+                Ok(_) => Ok(()),
+                Err(e) if matches!(e.code(), Code::NotFound | Code::PermissionDenied) => {
+                    Err(AppError::field(
+                        "image",
+                        format!("Invalid pk \"{id}\" - object does not exist."),
+                    ))
+                }
+                // A database failure stays what it is (503/500), not a 400.
+                Err(e) => Err(e),
             }
         }
         _ => Ok(()),

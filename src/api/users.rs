@@ -415,6 +415,8 @@ async fn replace_config(
                 .select(user_table::config)
                 .first(conn)?;
             let config = f(current);
+            // The whole config, not only the part this request sent, stays within the cap.
+            crate::api::input::check_config_size(&config)?;
             diesel::update(user_table::table.find(id))
                 .set((
                     user_table::config.eq(&config),

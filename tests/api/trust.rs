@@ -169,6 +169,24 @@ async fn password_guessing_is_throttled_per_account_and_per_address() {
 }
 
 #[actix_web::test]
+async fn parallel_guesses_cannot_slip_under_the_account_limit() {
+    let app = spawn_app_with(&[("LOGIN_FAILURES_PER_ACCOUNT", "3")]).await;
+    let guesses = (0..30).map(|i| {
+        let app = &app;
+        async move {
+            password_grant_form(app, SUPERUSER_EMAIL, &format!("wrong-{i}"))
+                .await
+                .status()
+                .as_u16()
+        }
+    });
+    let statuses = futures_util::future::join_all(guesses).await;
+    let checked = statuses.iter().filter(|s| **s == 400).count();
+    assert!(checked <= 3, "{checked} guesses were checked: {statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 30 - checked);
+}
+
+#[actix_web::test]
 async fn a_success_resets_the_accounts_failures() {
     let app = spawn_app_with(&[("LOGIN_FAILURES_PER_ACCOUNT", "3")]).await;
     for _ in 0..2 {

@@ -132,6 +132,16 @@ async fn config_and_settings_objects_are_capped_at_64_kib() {
         let (s, out) = c.patch(&path, body(&small)).await;
         assert_eq!(s, 200, "{path}: {out}");
     }
+    // The cap holds for the whole config, not only the part one request sends: the user's
+    // config holds 60 KiB from the last PATCH; 60 KiB of settings beside it is too much.
+    let (s, out) = c
+        .patch(&format!("/api/v1/users/{admin_id}/setting/"), small.clone())
+        .await;
+    assert_eq!(s, 413, "{out}");
+    let (s, out) = c
+        .patch(&format!("/api/v1/plios/{uuid}/setting/"), small.clone())
+        .await;
+    assert_eq!(s, 413, "{out}");
     // Nothing large reached the payloads others read.
     let (_, me) = c.get(&format!("/api/v1/users/{admin_id}/")).await;
     assert!(me.to_string().len() < 200 * 1024);

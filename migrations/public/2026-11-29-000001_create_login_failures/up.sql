@@ -8,3 +8,4 @@ CREATE TABLE public.login_failure (
 );
 CREATE INDEX login_failure_username_idx ON public.login_failure (username, created_at);
 CREATE INDEX login_failure_address_idx ON public.login_failure (address, created_at);
+CREATE INDEX login_failure_created_idx ON public.login_failure (created_at);

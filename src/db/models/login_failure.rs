@@ -49,18 +49,23 @@ pub fn recent(conn: &mut PgConnection, username: &str, address: &str) -> QueryRe
     })
 }
 
-/// Records a failure (and forgets this account's and address's failures that aged out).
+/// Serializes attempts on one account until the end of the transaction.
+pub fn lock_account(conn: &mut PgConnection, username: &str) -> QueryResult<()> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext('login:' || $1))")
+        .bind::<diesel::sql_types::Text, _>(username)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Records a failure, and forgets a bounded batch of failures that aged out (of anyone), so
+/// the table stays as small as the last window's attempts.
 pub fn record(conn: &mut PgConnection, username: &str, address: &str) -> QueryResult<()> {
     let since = Utc::now() - WINDOW;
-    diesel::delete(
-        login_failure::table
-            .filter(
-                login_failure::username
-                    .eq(username)
-                    .or(login_failure::address.eq(address)),
-            )
-            .filter(login_failure::created_at.le(since)),
+    diesel::sql_query(
+        "DELETE FROM public.login_failure WHERE id IN \
+         (SELECT id FROM public.login_failure WHERE created_at <= $1 LIMIT 100)",
     )
+    .bind::<diesel::sql_types::Timestamptz, _>(since)
     .execute(conn)?;
     diesel::insert_into(login_failure::table)
         .values((
