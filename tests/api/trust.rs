@@ -223,7 +223,11 @@ async fn a_success_resets_the_accounts_failures() {
 async fn a_password_change_ends_every_other_session() {
     let app = spawn_app().await;
     let (id, current) = app.create_user("me@example.com", false);
-    let other = app.token_for(id);
+    let other_pair = {
+        let mut conn = app.conn();
+        plio::auth::tokens::issue(&mut conn, id).unwrap()
+    };
+    let other = other_pair.access_token.clone();
     let me = Caller::new(&app, Some(&current), None);
     let path = format!("/api/v1/users/{id}/");
     // The other token works until the change.
@@ -239,6 +243,18 @@ async fn a_password_change_ends_every_other_session() {
         Caller::new(&app, Some(&other), None).get(&path).await.0,
         401
     );
+    // Nor can the other session mint a new pair with its refresh token.
+    let res = app
+        .client
+        .post(app.url("/auth/token/"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", other_pair.refresh_token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
     assert_eq!(
         me.get(&path).await.0,
         200,

@@ -74,6 +74,24 @@ pub fn consume_refresh(
     conn: &mut PgConnection,
     hash: &str,
 ) -> QueryResult<Option<(i32, Option<String>)>> {
+    // The owner's row first (shared lock): a password change holds it while it ends the
+    // user's tokens, so a refresh waits for that to commit and then finds its token gone,
+    // instead of minting a pair the change cannot see. Locking the user before the token
+    // keeps the order of both paths the same (no deadlock).
+    let owner: Option<i32> = refresh_token::table
+        .filter(refresh_token::token_hash.eq(hash))
+        .select(refresh_token::user_id)
+        .first(conn)
+        .optional()?;
+    let Some(owner) = owner else {
+        return Ok(None);
+    };
+    crate::db::schema::user::table
+        .find(owner)
+        .select(crate::db::schema::user::id)
+        .for_share()
+        .first::<i32>(conn)
+        .optional()?;
     let found: Option<(i32, i32, Option<i32>)> = refresh_token::table
         .filter(refresh_token::token_hash.eq(hash))
         .filter(refresh_token::expires_at.gt(Utc::now()))
