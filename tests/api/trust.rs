@@ -459,3 +459,66 @@ async fn slow_bodies_are_cut_with_408_and_cannot_stop_healthz() {
     }
     assert_eq!(answered, 12);
 }
+
+#[actix_web::test]
+async fn chunked_slow_bodies_cannot_hold_connections_past_their_deadline() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app_with(&[
+        ("REQUEST_BODY_TIMEOUT_MS", "700"),
+        ("MAX_CONNECTIONS", "32"),
+    ])
+    .await;
+    // More chunked slow clients than connections, on a route that reads no body and on one
+    // that does.
+    let mut slow = Vec::new();
+    for i in 0..40 {
+        let path = ["/healthz", "/auth/token/"][i % 2];
+        let mut s = tokio::net::TcpStream::connect(app.address.trim_start_matches("http://"))
+            .await
+            .unwrap();
+        let _ = s
+            .write_all(
+                format!("POST {path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\n1\r\n{{\r\n")
+                    .as_bytes(),
+            )
+            .await;
+        slow.push(s);
+    }
+    // Each is answered 408 and closed once its deadline passes...
+    for mut s in slow.drain(..).take(6) {
+        let mut out = Vec::new();
+        let read = tokio::time::timeout(std::time::Duration::from_secs(5), s.read_to_end(&mut out))
+            .await
+            .expect("closed within the deadline");
+        assert!(read.is_ok());
+        let text = String::from_utf8_lossy(&out);
+        assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    }
+    // ...so the server takes new connections again.
+    let res = tokio::time::timeout(
+        std::time::Duration::from_secs(3),
+        app.client.get(app.url("/healthz")).send(),
+    )
+    .await
+    .expect("/healthz answered")
+    .unwrap();
+    assert_eq!(res.status(), 200);
+    // A legitimate chunked JSON body still works.
+    let (_, token) = app.create_user("creator@example.com", false);
+    let body = reqwest::Body::wrap_stream(futures_util::stream::iter(vec![
+        Ok::<_, std::io::Error>(b"{\"name\": ".to_vec()),
+        Ok(b"\"Chunked\"}".to_vec()),
+    ]));
+    let res = app
+        .client
+        .post(app.url("/api/v1/plios/"))
+        .bearer_auth(&token)
+        .header("Content-Type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let plio: Value = res.json().await.unwrap();
+    assert_eq!(plio["name"], "Chunked");
+}
