@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use plio::cache::{Cache, Cacheable, EntryKey, Kind};
-use plio::tenancy::{SchemaName, Tenant};
+use plio::tenant::{SchemaName, Tenant};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Serialize, Deserialize)]

@@ -6,7 +6,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::tenancy::validate_shortcode;
+use crate::tenant::validate_shortcode;
 
 /// Which cache backend serves cached payloads (SPEC 6.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -210,7 +210,7 @@ impl Settings {
         let default_tenant_domain = get("DEFAULT_TENANT_DOMAIN")
             .unwrap_or_else(|| "localhost".into())
             .to_ascii_lowercase();
-        if let Err(e) = crate::tenancy::validate_domain(&default_tenant_domain) {
+        if let Err(e) = crate::tenant::validate_domain(&default_tenant_domain) {
             return Err(err("DEFAULT_TENANT_DOMAIN", &e));
         }
 

@@ -6,19 +6,16 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
-
 macro_rules! error_codes {
-    ($($variant:ident => ($status:ident, $code:literal, $detail:literal)),* $(,)?) => {
+    ($($variant:ident => ($status:literal, $code:literal, $detail:literal)),* $(,)?) => {
         /// Stable error codes and their HTTP statuses: the one table of the API's errors.
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         pub enum Code { $($variant),* }
 
         impl Code {
             /// The HTTP status of this code.
-            pub fn status(self) -> StatusCode {
-                match self { $(Code::$variant => StatusCode::$status),* }
+            pub fn status(self) -> u16 {
+                match self { $(Code::$variant => $status),* }
             }
             /// The snake_case code sent to clients.
             pub fn as_str(self) -> &'static str {
@@ -33,30 +30,30 @@ macro_rules! error_codes {
 }
 
 error_codes! {
-    InvalidJson => (BAD_REQUEST, "invalid_json", "The request body is not valid JSON."),
-    Invalid => (BAD_REQUEST, "invalid", "The request is invalid."),
-    BadRequest => (BAD_REQUEST, "bad_request", "The request could not be understood."),
-    InvalidGrant => (BAD_REQUEST, "invalid_grant", "Invalid credentials given."),
-    UnsupportedGrantType => (BAD_REQUEST, "unsupported_grant_type", "The grant type is not supported."),
-    NotAuthenticated => (UNAUTHORIZED, "not_authenticated", "Authentication credentials were not provided."),
-    InvalidToken => (UNAUTHORIZED, "invalid_token", "The access token is invalid or expired."),
-    InvalidOtp => (UNAUTHORIZED, "invalid_otp", "unauthorized"),
-    PermissionDenied => (FORBIDDEN, "permission_denied", "You do not have permission to perform this action."),
-    NotFound => (NOT_FOUND, "not_found", "Not found."),
-    TenantNotFound => (NOT_FOUND, "tenant_not_found", "No organization matches this request."),
-    MethodNotAllowed => (METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed."),
-    NotAcceptable => (NOT_ACCEPTABLE, "not_acceptable", "Not acceptable."),
-    RequestTimeout => (REQUEST_TIMEOUT, "request_timeout", "The request body did not arrive in time."),
-    Conflict => (CONFLICT, "conflict", "The resource already exists."),
-    Unique => (BAD_REQUEST, "unique", "A resource with this value already exists."),
-    PayloadTooLarge => (PAYLOAD_TOO_LARGE, "payload_too_large", "The request body is larger than 10 MiB."),
-    UnsupportedMediaType => (UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "Unsupported media type."),
-    Throttled => (TOO_MANY_REQUESTS, "throttled", "Too many requests."),
-    Internal => (INTERNAL_SERVER_ERROR, "internal_error", "An internal error occurred."),
-    DatabaseUnavailable => (SERVICE_UNAVAILABLE, "database_unavailable", "The database is unavailable; try again shortly."),
-    SmsUnavailable => (SERVICE_UNAVAILABLE, "sms_unavailable", "The code could not be sent; try again shortly."),
-    GoogleUnavailable => (SERVICE_UNAVAILABLE, "google_unavailable", "Google could not be reached; try again shortly."),
-    TenantUnavailable => (SERVICE_UNAVAILABLE, "tenant_unavailable", "This organization is temporarily unavailable."),
+    InvalidJson => (400, "invalid_json", "The request body is not valid JSON."),
+    Invalid => (400, "invalid", "The request is invalid."),
+    BadRequest => (400, "bad_request", "The request could not be understood."),
+    InvalidGrant => (400, "invalid_grant", "Invalid credentials given."),
+    UnsupportedGrantType => (400, "unsupported_grant_type", "The grant type is not supported."),
+    NotAuthenticated => (401, "not_authenticated", "Authentication credentials were not provided."),
+    InvalidToken => (401, "invalid_token", "The access token is invalid or expired."),
+    InvalidOtp => (401, "invalid_otp", "unauthorized"),
+    PermissionDenied => (403, "permission_denied", "You do not have permission to perform this action."),
+    NotFound => (404, "not_found", "Not found."),
+    TenantNotFound => (404, "tenant_not_found", "No organization matches this request."),
+    MethodNotAllowed => (405, "method_not_allowed", "Method not allowed."),
+    NotAcceptable => (406, "not_acceptable", "Not acceptable."),
+    RequestTimeout => (408, "request_timeout", "The request body did not arrive in time."),
+    Conflict => (409, "conflict", "The resource already exists."),
+    Unique => (400, "unique", "A resource with this value already exists."),
+    PayloadTooLarge => (413, "payload_too_large", "The request body is larger than 10 MiB."),
+    UnsupportedMediaType => (415, "unsupported_media_type", "Unsupported media type."),
+    Throttled => (429, "throttled", "Too many requests."),
+    Internal => (500, "internal_error", "An internal error occurred."),
+    DatabaseUnavailable => (503, "database_unavailable", "The database is unavailable; try again shortly."),
+    SmsUnavailable => (503, "sms_unavailable", "The code could not be sent; try again shortly."),
+    GoogleUnavailable => (503, "google_unavailable", "Google could not be reached; try again shortly."),
+    TenantUnavailable => (503, "tenant_unavailable", "This organization is temporarily unavailable."),
 }
 
 /// Validation messages per field.
@@ -185,6 +182,21 @@ impl AppError {
     pub fn code(&self) -> Code {
         self.code
     }
+    /// The internal cause (for the log).
+    pub fn cause(&self) -> Option<&anyhow::Error> {
+        self.cause.as_ref()
+    }
+
+    /// Seconds for `Retry-After`, if the client should wait.
+    pub fn retry_after_seconds(&self) -> Option<i64> {
+        self.retry_after
+    }
+
+    /// The JSON body sent to the client (SPEC 5's error shape).
+    pub fn body(&self) -> serde_json::Value {
+        body(&self.detail, self.code.as_str(), self.fields.as_ref())
+    }
+
     /// The human sentence.
     pub fn detail(&self) -> &str {
         &self.detail
@@ -207,39 +219,9 @@ impl fmt::Display for AppError {
     }
 }
 
-impl ResponseError for AppError {
-    fn status_code(&self) -> StatusCode {
-        self.code.status()
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        let status = self.status_code();
-        if status.is_server_error() {
-            // Logged once, here, inside the request's span (which carries the request id).
-            match &self.cause {
-                Some(cause) => {
-                    tracing::error!(code = self.code.as_str(), error = %format!("{cause:#}"), "request failed")
-                }
-                None => tracing::warn!(code = self.code.as_str(), "request failed"),
-            }
-        }
-        let mut res = HttpResponse::build(status);
-        if let Some(seconds) = self.retry_after {
-            res.insert_header((actix_web::http::header::RETRY_AFTER, seconds.to_string()));
-        }
-        if status == StatusCode::UNAUTHORIZED {
-            res.insert_header((
-                actix_web::http::header::WWW_AUTHENTICATE,
-                "Bearer realm=\"api\"",
-            ));
-        }
-        res.json(body(&self.detail, self.code.as_str(), self.fields.as_ref()))
-    }
-}
-
-/// The JSON body for a bare status (used by the catch-all error shaper).
-pub fn body_for_status(status: StatusCode) -> serde_json::Value {
-    let code = match status.as_u16() {
+/// The error code for a bare HTTP status (actix's own 404/405, …).
+pub fn code_for_status(status: u16) -> Code {
+    match status {
         400 => Code::BadRequest,
         401 => Code::NotAuthenticated,
         403 => Code::PermissionDenied,
@@ -254,7 +236,11 @@ pub fn body_for_status(status: StatusCode) -> serde_json::Value {
         503 => Code::DatabaseUnavailable,
         s if s >= 500 => Code::Internal,
         _ => Code::BadRequest,
-    };
+    }
+}
+
+/// The JSON body for a bare code (its default sentence).
+pub fn body_for_code(code: Code) -> serde_json::Value {
     body(code.default_detail(), code.as_str(), None)
 }
 
@@ -311,14 +297,14 @@ impl From<diesel::r2d2::PoolError> for AppError {
     }
 }
 
-impl From<actix_web::error::BlockingError> for AppError {
-    fn from(e: actix_web::error::BlockingError) -> Self {
-        Self::internal(anyhow::anyhow!("blocking pool: {e}"))
+impl From<tokio::task::JoinError> for AppError {
+    fn from(e: tokio::task::JoinError) -> Self {
+        Self::internal(anyhow::anyhow!("blocking task: {e}"))
     }
 }
 
-impl From<crate::tenancy::TenantUnavailable> for AppError {
-    fn from(e: crate::tenancy::TenantUnavailable) -> Self {
+impl From<crate::tenant::TenantUnavailable> for AppError {
+    fn from(e: crate::tenant::TenantUnavailable) -> Self {
         Self::new(Code::TenantUnavailable).caused_by(anyhow::anyhow!("{e}"))
     }
 }

@@ -1,154 +1,20 @@
 //! plio: a schema-per-tenant backend for interactive videos, API-compatible with Plio.
 //!
-//! Dependencies point one way: `api` → `auth`, `db`, `tenancy` → `config`, `error`.
+//! Dependencies point one way (README, "Architecture"): `cli` → `http` → `api` → `auth`,
+//! `cache`, `tenancy` → `db` → `config`, `error`, `tenant`.
 
 pub mod api;
 pub mod auth;
-pub mod bench;
 pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod http;
 pub mod secrets;
 pub mod seed;
 pub mod telemetry;
 pub mod tenancy;
+pub mod tenant;
 
-use std::net::TcpListener;
-use std::time::Duration;
-
-use actix_web::dev::Server;
-use actix_web::middleware::{from_fn, NormalizePath, TrailingSlash};
-use actix_web::{web, App, HttpServer};
-
-use crate::cache::Cache;
-use crate::config::Settings;
-use crate::db::Database;
-use crate::tenancy::TenantRegistry;
-
-/// Options for embedding the server.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ServeOptions {
-    /// Pin every worker thread to this CPU (Linux).
-    pub pin_cpu: Option<usize>,
-    /// Do not install SIGTERM/SIGINT handlers (the embedder stops the server).
-    pub disable_signals: bool,
-}
-
-/// A built server, bound to its port.
-pub struct Application {
-    port: u16,
-    server: Server,
-}
-
-impl Application {
-    /// Connects the pool, loads the tenant registry, binds `settings.bind` and builds the server.
-    pub fn build(settings: Settings) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind(&settings.bind)
-            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
-        Self::build_with_listener(settings, listener)
-    }
-
-    /// As [`Application::build`], on an already bound listener (tests bind port 0).
-    pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow::Result<Self> {
-        Self::build_with(settings, listener, ServeOptions::default())
-    }
-
-    /// The general form: options for embedding (the benchmark runs servers in-process).
-    pub fn build_with(
-        settings: Settings,
-        listener: TcpListener,
-        options: ServeOptions,
-    ) -> anyhow::Result<Self> {
-        let db = Database::connect(&settings.database_url, settings.db_pool_size)?;
-        let cache = Cache::from_settings(&settings)?;
-        let registry = TenantRegistry::new();
-        if let Err(e) = registry.reload(&db) {
-            // The server still starts: requests get 503 until the database is back, and the
-            // periodic refresh fills the registry then.
-            tracing::warn!(error = %format!("{e:#}"), "could not load tenants at startup");
-        }
-        let port = listener.local_addr()?.port();
-        let refresh = Duration::from_millis(settings.tenant_refresh_ms);
-        let workers = settings.workers;
-        // Every connection is a descriptor: take what the hard limit allows (Linux starts
-        // processes at a soft limit of 1024), then keep connections within it.
-        let nofile = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024);
-        let max_connections = settings.max_connections.min(
-            usize::try_from(nofile.saturating_sub(256))
-                .unwrap_or(usize::MAX)
-                .max(16),
-        );
-        let db_data = web::Data::new(db.clone());
-        let cache_data = web::Data::new(cache);
-        let token_cache =
-            web::Data::new(auth::tokens::TokenCache::new(settings.token_cache_seconds));
-        let plio_index = web::Data::new(api::content::PlioIndex::default());
-        let registry_data = web::Data::new(registry.clone());
-        let sms = web::Data::new(auth::otp::SmsSender::new(
-            settings.sms_driver,
-            settings.sms_webhook_url.as_deref(),
-        )?);
-        let hashing_gate = web::Data::new(auth::password::HashingGate::new(
-            std::thread::available_parallelism().map_or(2, |n| n.get()),
-        ));
-        let google = web::Data::new(auth::google::GoogleClient::new(
-            &settings.google_userinfo_url,
-            Duration::from_millis(settings.google_timeout_ms),
-        )?);
-        let settings_data = web::Data::new(settings);
-        let pin = options.pin_cpu;
-        let server = HttpServer::new(move || {
-            // The factory runs on each worker thread: the place to pin workers.
-            if let Some(cpu) = pin {
-                crate::bench::pin_current_thread(cpu);
-            }
-            App::new()
-                .app_data(db_data.clone())
-                .app_data(cache_data.clone())
-                .app_data(token_cache.clone())
-                .app_data(plio_index.clone())
-                .app_data(registry_data.clone())
-                .app_data(google.clone())
-                .app_data(hashing_gate.clone())
-                .app_data(sms.clone())
-                .app_data(settings_data.clone())
-                .configure(api::configure)
-                .wrap(NormalizePath::new(TrailingSlash::Always))
-                .wrap(from_fn(api::deadline::body_deadline))
-                .wrap(from_fn(tenancy::resolver::resolve_tenant))
-                .wrap(from_fn(api::refuse_early))
-                .wrap(api::cors::cors(&settings_data))
-                .wrap(from_fn(api::shape_errors))
-                .wrap(from_fn(api::request_context))
-        })
-        .workers(workers)
-        // A bound on open connections (SPEC 5.2), per worker as actix counts them.
-        .max_connections(max_connections.div_ceil(workers.max(1)))
-        .shutdown_timeout(30);
-        let server = if options.disable_signals {
-            server.disable_signals()
-        } else {
-            server
-        };
-        let server = server.listen(listener)?.run();
-        registry.spawn_refresh(db, refresh);
-        Ok(Self { port, server })
-    }
-
-    /// A handle to stop the server (embedded use).
-    pub fn handle(&self) -> actix_web::dev::ServerHandle {
-        self.server.handle()
-    }
-
-    /// The bound port.
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    /// Serves until SIGTERM/SIGINT (graceful: in-flight requests finish).
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
-    }
-}
+pub use http::server::{Application, ServeOptions};

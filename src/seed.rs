@@ -15,7 +15,7 @@ use crate::db::models::{role, user};
 use crate::db::schema::{organization, organizations_domain, user as user_table};
 use crate::db::{migrations, set_scope, Scope};
 use crate::secrets;
-use crate::tenancy::{validate_domain, validate_shortcode, SchemaName};
+use crate::tenant::{validate_domain, validate_shortcode, SchemaName};
 
 const EMBEDDED_TENANT: &str = include_str!("../fixtures/default_tenant.yaml");
 const EMBEDDED_ROLES: &str = include_str!("../fixtures/roles.yaml");

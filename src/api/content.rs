@@ -6,13 +6,14 @@ use serde_json::Value;
 
 use crate::auth::permissions::may_access_plio;
 use crate::auth::AuthUser;
+use crate::cache::payloads::plio::{self as payload, PlioEntry};
+use crate::cache::payloads::user::{self as user_payload, UserPayload};
 use crate::cache::{Cache, EntryKey, Invalidations};
-use crate::db::models::content::{self, PlioEntry, PlioHead};
+use crate::db::models::content::{self, PlioHead};
 use crate::db::models::membership::{self, ADMIN_ROLES};
-use crate::db::models::user::UserPayload;
 use crate::db::Database;
 use crate::error::{AppError, Code};
-use crate::tenancy::Tenant;
+use crate::tenant::Tenant;
 
 /// The cache key of a plio entry in a tenant.
 pub fn plio_key(tenant: &Tenant, plio_id: i32) -> EntryKey {
@@ -147,7 +148,7 @@ pub async fn plio_detail(
         None => {
             let id = head.id;
             let e = db
-                .tenant(tenant, move |conn| Ok(content::load_entry(conn, id)?))
+                .tenant(tenant, move |conn| Ok(payload::load_entry(conn, id)?))
                 .await?;
             cache.fill(&fetched, &[(0, &e)]).await;
             e
@@ -206,7 +207,7 @@ pub fn list_scope(
 /// found under an id whose uuid differs (a tenant dropped and re-created) is discarded.
 #[derive(Clone)]
 pub struct PlioIndex {
-    inner: moka::sync::Cache<(crate::tenancy::SchemaName, String), (i32, i32)>,
+    inner: moka::sync::Cache<(crate::tenant::SchemaName, String), (i32, i32)>,
 }
 
 impl Default for PlioIndex {
@@ -289,7 +290,7 @@ pub async fn read_plio(
             Some(e) => e,
             None => {
                 let loaded = db
-                    .tenant(tenant, move |conn| match content::load_entry(conn, id) {
+                    .tenant(tenant, move |conn| match payload::load_entry(conn, id) {
                         Ok(e) => Ok(Some(e)),
                         Err(diesel::result::Error::NotFound) => Ok(None),
                         Err(e) => Err(e.into()),
@@ -363,7 +364,7 @@ async fn user_payload_filled(
     id: i32,
 ) -> Result<Option<UserPayload>, AppError> {
     let u = db
-        .shared(move |conn| Ok(crate::db::models::user::load_payloads(conn, &[id])?.pop()))
+        .shared(move |conn| Ok(user_payload::load_payloads(conn, &[id])?.pop()))
         .await?;
     if let Some(u) = &u {
         cache.fill(fetched, &[(slot, u)]).await;
@@ -383,7 +384,7 @@ pub async fn plio_payload_by_id(
     let key = plio_key(tenant, plio_id);
     let entry: PlioEntry = cache
         .get_or_load(&key, || async {
-            db.tenant(tenant, move |conn| Ok(content::load_entry(conn, plio_id)?))
+            db.tenant(tenant, move |conn| Ok(payload::load_entry(conn, plio_id)?))
                 .await
         })
         .await?;

@@ -5,13 +5,13 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::api::body::JsonBody;
 use crate::api::input::Input;
 use crate::auth::AuthUser;
 use crate::db::models::learner::{self, Event, EventChanges, EVENT_TYPES};
 use crate::db::Database;
 use crate::error::{AppError, Code};
-use crate::tenancy::Tenant;
+use crate::http::body::JsonBody;
+use crate::tenant::Tenant;
 
 /// Query of the event list.
 #[derive(Debug, Deserialize)]

@@ -11,18 +11,18 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 
-use crate::api::body::JsonBody;
 use crate::api::content::{check_may_create, invalidate_plios};
 use crate::api::input::Input;
 use crate::api::videos::may_use;
-use crate::api::MAX_BODY;
 use crate::auth::AuthUser;
 use crate::cache::Cache;
 use crate::config::Settings;
 use crate::db::models::content::{self, Image};
 use crate::db::Database;
 use crate::error::{AppError, Code};
-use crate::tenancy::Tenant;
+use crate::http::body::JsonBody;
+use crate::http::middleware::MAX_BODY;
+use crate::tenant::Tenant;
 
 /// The image type of some bytes, by their signature: (extension, content type).
 pub fn sniff(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
@@ -55,7 +55,7 @@ struct Upload {
 
 fn multipart_error(e: actix_multipart::MultipartError) -> AppError {
     match e {
-        actix_multipart::MultipartError::Payload(p) if crate::api::body::is_body_timeout(&p) => {
+        actix_multipart::MultipartError::Payload(p) if crate::http::body::is_body_timeout(&p) => {
             AppError::new(Code::RequestTimeout)
         }
         _ => AppError::with_detail(Code::BadRequest, "The multipart body could not be read."),
@@ -81,7 +81,7 @@ async fn read_upload(mut form: Multipart) -> Result<Upload, AppError> {
             ));
         }
         overhead += PART_OVERHEAD;
-        if overhead > crate::api::UPLOAD_SLACK {
+        if overhead > crate::http::middleware::UPLOAD_SLACK {
             return Err(too_large());
         }
         let mut field = field.map_err(multipart_error)?;
@@ -178,7 +178,7 @@ pub async fn create_image(
     // on the origin the upload was addressed to.
     let stored = match &settings.media_url {
         Some(base) => format!("{}{}", base.trim_end_matches('/'), url),
-        None => match crate::api::addressed_base(&req) {
+        None => match crate::http::addressed_base(&req) {
             Some(base) => format!("{base}{url}"),
             None => url.clone(),
         },

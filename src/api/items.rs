@@ -5,15 +5,16 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::api::body::JsonBody;
 use crate::api::content::{accessible_head, head_in, invalidate_plios, list_scope, PlioRef};
 use crate::api::input::Input;
 use crate::auth::AuthUser;
+use crate::cache::payloads::plio::{self as payload};
 use crate::cache::Cache;
 use crate::db::models::content::{self, ItemChanges};
 use crate::db::Database;
 use crate::error::{AppError, Code};
-use crate::tenancy::Tenant;
+use crate::http::body::JsonBody;
+use crate::tenant::Tenant;
 
 /// Query of the list.
 #[derive(Debug, Deserialize)]
@@ -72,7 +73,7 @@ pub async fn list_items(
             if only.is_some() {
                 items.sort_by(|a, b| a.time.total_cmp(&b.time).then(a.id.cmp(&b.id)));
             }
-            Ok(content::with_details(conn, items)?)
+            Ok(payload::with_details(conn, items)?)
         })
         .await?;
     Ok(HttpResponse::Ok().json(items))
@@ -102,7 +103,7 @@ pub async fn create_item(
             crate::api::content::check_access(&t, &caller, &head)?;
             let item = content::insert_item(conn, head.id, &ch)?;
             invalidate_plios(inv, &t, &[head.id]);
-            Ok(content::with_details(conn, vec![item])?)
+            Ok(payload::with_details(conn, vec![item])?)
         })
         .await?;
     Ok(HttpResponse::Created().json(&item[0]))
@@ -132,7 +133,7 @@ pub async fn get_item(
     let item = db
         .tenant(&tenant, move |conn| {
             let item = item_with_access(conn, &t, &caller, id)?;
-            Ok(content::with_details(conn, vec![item])?)
+            Ok(payload::with_details(conn, vec![item])?)
         })
         .await?;
     Ok(HttpResponse::Ok().json(&item[0]))
@@ -173,7 +174,7 @@ pub async fn update_item(
             }
             let item = content::update_item(conn, id, &ch)?;
             invalidate_plios(inv, &t, &touched);
-            Ok(content::with_details(conn, vec![item])?)
+            Ok(payload::with_details(conn, vec![item])?)
         })
         .await?;
     Ok(HttpResponse::Ok().json(&item[0]))

@@ -8,16 +8,16 @@
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
-use crate::api::body::JsonBody;
 use crate::api::input::Input;
 use crate::auth::permissions::may_manage;
 use crate::auth::AuthUser;
+use crate::cache::payloads::user::{self as user_payload, UserPayload};
 use crate::cache::{Cache, EntryKey};
-use crate::db::models::user::UserPayload;
 use crate::db::models::{membership, organization, role};
 use crate::db::Database;
 use crate::error::{AppError, Code};
-use crate::tenancy::Tenant;
+use crate::http::body::JsonBody;
+use crate::tenant::Tenant;
 
 /// Query of the list.
 #[derive(Debug, Deserialize)]
@@ -158,7 +158,7 @@ pub async fn create_membership(
                     format!("Invalid pk \"{org_id}\" - object does not exist."),
                 ));
             }
-            let exists: bool = crate::db::models::user::load_payloads(conn, &[user_id])?.len() == 1;
+            let exists: bool = user_payload::load_payloads(conn, &[user_id])?.len() == 1;
             if !exists {
                 return Err(AppError::field(
                     "user",

@@ -7,9 +7,9 @@ use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::api::body::JsonBody;
 use crate::api::input::Input;
 use crate::auth::AuthUser;
+use crate::cache::payloads::user::{self as user_payload};
 use crate::cache::{Cache, EntryKey, Invalidations};
 use crate::config::Settings;
 use crate::db::models::membership;
@@ -18,8 +18,10 @@ use crate::db::models::user as user_model;
 use crate::db::schema::{organization, organizations_domain};
 use crate::db::Database;
 use crate::error::{AppError, Code};
+use crate::http::body::JsonBody;
 use crate::tenancy::provisioning::{self, NewTenant};
-use crate::tenancy::{validate_domain, TenantRegistry};
+use crate::tenancy::TenantRegistry;
+use crate::tenant::validate_domain;
 
 /// The organization payload (api_key included: only superusers and its admins see it).
 #[derive(Debug, Serialize)]
@@ -138,7 +140,7 @@ fn invalidate_members(
     org: i32,
 ) -> Result<(), AppError> {
     for id in user_model::member_ids(conn, org)? {
-        inv.entry(EntryKey::global::<user_model::UserPayload>(i64::from(id)));
+        inv.entry(EntryKey::global::<user_payload::UserPayload>(i64::from(id)));
     }
     Ok(())
 }

@@ -5,13 +5,13 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::api::body::JsonBody;
 use crate::auth::AuthUser;
 use crate::db::models::membership;
 use crate::db::models::plio::{self, Visibility, PAGE_SIZE};
 use crate::db::Database;
 use crate::error::{AppError, Code};
-use crate::tenancy::Tenant;
+use crate::http::body::JsonBody;
+use crate::tenant::Tenant;
 
 /// Query parameters of the list.
 #[derive(Debug, Deserialize)]
@@ -98,7 +98,7 @@ fn page_url(req: &HttpRequest, page: i64) -> String {
     let sep = if query.is_empty() { "" } else { "?" };
     format!(
         "{}{}{sep}{query}",
-        crate::api::addressed_base(req).unwrap_or_default(),
+        crate::http::addressed_base(req).unwrap_or_default(),
         req.path()
     )
 }

@@ -5,15 +5,16 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
-use crate::api::body::JsonBody;
 use crate::api::content::{accessible_head, invalidate_plios, list_scope, PlioRef};
 use crate::api::input::Input;
 use crate::auth::AuthUser;
+use crate::cache::payloads::plio::{self as payload};
 use crate::cache::Cache;
 use crate::db::models::content::{self, QuestionState};
 use crate::db::Database;
 use crate::error::{AppError, Code, FieldErrors};
-use crate::tenancy::Tenant;
+use crate::http::body::JsonBody;
+use crate::tenant::Tenant;
 
 /// Overlays the body's fields on `base` (all fields for create).
 fn merge(input: &mut Input, mut q: QuestionState) -> QuestionState {
@@ -166,7 +167,7 @@ pub async fn list_questions(
     let list = db
         .tenant(&tenant, move |conn| {
             let scope = list_scope(conn, &t, &caller)?;
-            Ok(content::questions_in_scope(conn, scope)?)
+            Ok(payload::questions_in_scope(conn, scope)?)
         })
         .await?;
     Ok(HttpResponse::Ok().json(list))
@@ -205,7 +206,7 @@ pub async fn create_question(
             check_image(conn, &t, &caller, &q, None)?;
             let id = content::insert_question(conn, &q)?;
             invalidate_plios(inv, &t, &[plio]);
-            Ok(content::question_payload(conn, id)?)
+            Ok(payload::question_payload(conn, id)?)
         })
         .await?;
     Ok(HttpResponse::Created().json(payload))
@@ -224,7 +225,7 @@ pub async fn get_question(
         .tenant(&tenant, move |conn| {
             let q = content::find_question(conn, id)?;
             plio_of_item_checked(conn, &t, &caller, q.item_id)?;
-            Ok(content::question_payload(conn, id)?)
+            Ok(payload::question_payload(conn, id)?)
         })
         .await?;
     Ok(HttpResponse::Ok().json(payload))
@@ -262,7 +263,7 @@ pub async fn update_question(
             check_image(conn, &t, &caller, &merged, current.image_id)?;
             content::update_question(conn, id, &merged)?;
             invalidate_plios(inv, &t, &touched);
-            Ok(content::question_payload(conn, id)?)
+            Ok(payload::question_payload(conn, id)?)
         })
         .await?;
     Ok(HttpResponse::Ok().json(payload))

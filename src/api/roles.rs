@@ -9,7 +9,7 @@ use crate::auth::AuthUser;
 use crate::db::models::{membership, role};
 use crate::db::Database;
 use crate::error::{AppError, Code};
-use crate::tenancy::Tenant;
+use crate::tenant::Tenant;
 
 async fn visible(
     caller: AuthUser,

@@ -6,17 +6,18 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::api::body::JsonBody;
 use crate::api::content::{head_in, plio_payload_by_id, PlioRef};
 use crate::api::input::Input;
 use crate::auth::permissions::may_play_plio;
 use crate::auth::AuthUser;
+use crate::cache::payloads::plio::{self as payload};
 use crate::cache::Cache;
 use crate::db::models::content;
 use crate::db::models::learner::{self, NewSession, Session, SessionChanges};
 use crate::db::Database;
 use crate::error::{AppError, Code};
-use crate::tenancy::Tenant;
+use crate::http::body::JsonBody;
+use crate::tenant::Tenant;
 
 /// The session payload: Plio's fields with the plio (from the cache), the user, the
 /// experiment, the resume point (`last_event`) and the answers ordered by item time.
@@ -308,7 +309,7 @@ fn validate_answer(
     answer: &Option<Value>,
 ) -> Result<(), AppError> {
     let Some(a) = answer else { return Ok(()) };
-    let questions = content::questions_of_items(conn, &[item_id])?;
+    let questions = payload::questions_of_items(conn, &[item_id])?;
     let Some(q) = questions.first() else {
         return Err(AppError::field(
             "answer",

@@ -8,15 +8,16 @@ use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::api::body::JsonBody;
 use crate::api::input::Input;
 use crate::auth::tokens::TokenCache;
 use crate::auth::{password, AuthUser};
+use crate::cache::payloads::user::{self as user_payload, UserPayload};
 use crate::cache::{Cache, EntryKey, Invalidations};
-use crate::db::models::user::{self, UserChanges, UserPayload};
+use crate::db::models::user::{self, UserChanges};
 use crate::db::schema::{access_token, organization_user, refresh_token, user as user_table};
 use crate::db::Database;
 use crate::error::{AppError, Code};
+use crate::http::body::JsonBody;
 use crate::secrets;
 
 /// Reads user payloads through the cache (one round trip for all, one DB load for misses).
@@ -35,7 +36,7 @@ pub async fn payloads(
             let db = db.clone();
             async move {
                 let loaded = db
-                    .shared(move |conn| Ok(user::load_payloads(conn, &wanted)?))
+                    .shared(move |conn| Ok(user_payload::load_payloads(conn, &wanted)?))
                     .await?;
                 // Keep positions: a user deleted meanwhile is reported as not found.
                 if loaded.len() != missing.len() {
@@ -316,7 +317,7 @@ pub async fn update_user(
     // survives when they change their own password.
     let password_changed = changes.password.is_some();
     let keep = (caller.id == id)
-        .then(|| crate::auth::extractor::bearer_digest(&req))
+        .then(|| crate::http::auth::bearer_digest(&req))
         .flatten();
     let may_change_email = caller.is_superuser;
     let ended = cache

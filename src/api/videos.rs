@@ -3,7 +3,6 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use crate::api::body::JsonBody;
 use crate::api::content::{check_may_create, head_in, invalidate_plios, PlioRef};
 use crate::api::input::Input;
 use crate::auth::permissions::may_access_plio;
@@ -12,7 +11,8 @@ use crate::cache::Cache;
 use crate::db::models::content::{self, Video, VideoChanges};
 use crate::db::Database;
 use crate::error::{AppError, Code};
-use crate::tenancy::Tenant;
+use crate::http::body::JsonBody;
+use crate::tenant::Tenant;
 
 /// Whether the caller may use something created by `owner` and shown by `plios`: superusers,
 /// its creator, and whoever may edit one of those plios.

@@ -1,10 +1,9 @@
 //! Authentication: password hashing, opaque bearer tokens and the request extractors.
 
-pub mod extractor;
 pub mod google;
 pub mod otp;
 pub mod password;
 pub mod permissions;
 pub mod tokens;
 
-pub use extractor::{AuthUser, MaybeUser};
+pub use crate::http::auth::{AuthUser, MaybeUser};

@@ -10,7 +10,7 @@ use std::fmt;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::tenancy::{SchemaName, Tenant};
+use crate::tenant::{SchemaName, Tenant};
 
 macro_rules! kinds {
     ($($variant:ident => $name:literal),* $(,)?) => {

@@ -15,6 +15,7 @@
 
 pub mod keys;
 pub mod memory;
+pub mod payloads;
 pub mod redis;
 pub mod stats;
 
@@ -35,7 +36,7 @@ use self::redis::{RedisBackend, RedisToken};
 use crate::config::{CacheBackend, Settings};
 use crate::db::Database;
 use crate::error::AppError;
-use crate::tenancy::Tenant;
+use crate::tenant::Tenant;
 
 /// Entries held by the memory backend at most.
 pub const MEMORY_CAPACITY: u64 = 100_000;

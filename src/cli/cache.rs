@@ -9,7 +9,7 @@ use crate::cache::{Cache, Kind};
 use crate::config::{CacheBackend, Settings};
 use crate::db::models::organization as org_model;
 use crate::db::Database;
-use crate::tenancy::{SchemaName, Tenant};
+use crate::tenant::{SchemaName, Tenant};
 
 /// Cache subcommands.
 #[derive(Debug, Subcommand)]

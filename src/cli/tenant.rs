@@ -10,7 +10,7 @@ use crate::db::migrations::latest_tenant_version;
 use crate::db::models::organization as model;
 use crate::db::Database;
 use crate::tenancy::provisioning::{self, NewTenant};
-use crate::tenancy::SchemaName;
+use crate::tenant::SchemaName;
 
 /// Tenant subcommands.
 #[derive(Debug, Subcommand)]

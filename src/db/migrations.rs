@@ -12,7 +12,7 @@ use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::db::{set_scope, Scope};
-use crate::tenancy::SchemaName;
+use crate::tenant::SchemaName;
 
 /// Migrations of the shared tables.
 pub const PUBLIC_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/public");

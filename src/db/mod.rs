@@ -1,7 +1,7 @@
 //! Database access: the pool and the one chokepoint that scopes work to a tenant (SPEC 2.4).
 //!
-//! Every unit of database work runs through [`Database::tenant`] / [`Database::shared`] (or
-//! their blocking forms): a transaction that begins with
+//! Every unit of database work runs through one of two doors, [`Database::tenant`] and
+//! [`Database::shared`] (or their blocking forms): a transaction that begins with
 //! `SELECT set_config('search_path', $1, true)`, so the schema is bound as a parameter and is
 //! reset at COMMIT/ROLLBACK. Pooled connections start with an empty `search_path`, and the
 //! shared scope keeps it empty: tenant tables, which are unqualified, cannot be reached
@@ -19,14 +19,14 @@ use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PoolError};
 use diesel::sql_types::{Bool, Text};
 
 use crate::error::AppError;
-use crate::tenancy::{SchemaName, Tenant, TenantUnavailable};
+use crate::tenant::{SchemaName, Tenant, TenantUnavailable};
 
 /// The r2d2 pool of diesel connections.
 pub type PgPool = Pool<ConnectionManager<PgConnection>>;
 
 /// Which schema a unit of work sees.
 #[derive(Clone, Debug)]
-pub enum Scope {
+pub(crate) enum Scope {
     /// Shared tables only (schema-qualified); `search_path` is empty.
     Shared,
     /// Exactly this schema.
@@ -92,8 +92,11 @@ impl Database {
         Ok(Self { pool })
     }
 
-    /// A pooled connection for work that is not tenant data (e.g. `SELECT 1`, migrations).
-    pub fn connection(
+    /// A raw pooled connection, for migrations and provisioning only: everything else goes
+    /// through one of the two doors ([`Database::tenant`], [`Database::shared`]). Migrations
+    /// never set `search_path` (a test checks), so a connection returns to the pool with the
+    /// empty path it was acquired with.
+    pub(crate) fn connection(
         &self,
     ) -> Result<diesel::r2d2::PooledConnection<ConnectionManager<PgConnection>>, PoolError> {
         self.pool.get()
@@ -105,57 +108,49 @@ impl Database {
         (s.connections, s.idle_connections)
     }
 
-    /// Runs `f` in a transaction scoped to `scope`, on the calling thread.
-    pub fn run_blocking<T, E, F>(&self, scope: &Scope, f: F) -> Result<T, E>
+    /// The tenant door, blocking: runs `f` on the calling thread in a transaction scoped to
+    /// exactly `tenant`'s schema.
+    pub fn tenant_blocking<T, E, F>(&self, tenant: &Tenant, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut PgConnection) -> Result<T, E>,
         E: From<diesel::result::Error> + From<TenantUnavailable> + From<PoolError>,
     {
         let mut conn = self.pool.get()?;
-        scoped(&mut conn, scope, f)
+        scoped(&mut conn, &Scope::Schema(tenant.schema().clone()), f)
     }
 
-    /// Runs `f` on the blocking pool in a transaction scoped to exactly `tenant`'s schema.
+    /// The shared door, blocking: runs `f` on the calling thread in a transaction that sees
+    /// shared (schema-qualified) tables only.
+    pub fn shared_blocking<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, E>,
+        E: From<diesel::result::Error> + From<TenantUnavailable> + From<PoolError>,
+    {
+        let mut conn = self.pool.get()?;
+        scoped(&mut conn, &Scope::Shared, f)
+    }
+
+    /// The tenant door: runs `f` on the blocking pool in a transaction scoped to exactly
+    /// `tenant`'s schema.
     pub async fn tenant<T, F>(&self, tenant: &Tenant, f: F) -> Result<T, AppError>
     where
         F: FnOnce(&mut PgConnection) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
-        self.run(Scope::Schema(tenant.schema().clone()), f).await
+        let db = self.clone();
+        let tenant = tenant.clone();
+        tokio::task::spawn_blocking(move || db.tenant_blocking(&tenant, f)).await?
     }
 
-    /// Runs `f` on the blocking pool in a transaction that sees shared tables only.
+    /// The shared door: runs `f` on the blocking pool in a transaction that sees shared tables
+    /// only.
     pub async fn shared<T, F>(&self, f: F) -> Result<T, AppError>
     where
         F: FnOnce(&mut PgConnection) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
-        self.run(Scope::Shared, f).await
-    }
-
-    /// One read of shared tables outside a transaction (pooled connections always have an
-    /// empty `search_path` between units of work, so only schema-qualified tables resolve).
-    /// For single-statement lookups on the hot path: one round trip instead of four.
-    pub async fn shared_read<T, F>(&self, f: F) -> Result<T, AppError>
-    where
-        F: FnOnce(&mut PgConnection) -> Result<T, AppError> + Send + 'static,
-        T: Send + 'static,
-    {
-        let pool = self.pool.clone();
-        actix_web::web::block(move || {
-            let mut conn = pool.get()?;
-            f(&mut conn)
-        })
-        .await?
-    }
-
-    async fn run<T, F>(&self, scope: Scope, f: F) -> Result<T, AppError>
-    where
-        F: FnOnce(&mut PgConnection) -> Result<T, AppError> + Send + 'static,
-        T: Send + 'static,
-    {
         let db = self.clone();
-        actix_web::web::block(move || db.run_blocking(&scope, f)).await?
+        tokio::task::spawn_blocking(move || db.shared_blocking(f)).await?
     }
 }
 
@@ -164,7 +159,7 @@ impl Database {
 /// The first statement sets `search_path` transaction-locally from a bind parameter and, in
 /// the same round trip, checks that the schema exists: a dropped schema gives
 /// [`TenantUnavailable`] rather than an empty path that could fall through to other data.
-pub fn scoped<T, E, F>(conn: &mut PgConnection, scope: &Scope, f: F) -> Result<T, E>
+pub(crate) fn scoped<T, E, F>(conn: &mut PgConnection, scope: &Scope, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut PgConnection) -> Result<T, E>,
     E: From<diesel::result::Error> + From<TenantUnavailable>,
@@ -176,7 +171,7 @@ where
 }
 
 /// Sets the transaction-local `search_path` for `scope` (must run inside a transaction).
-pub fn set_scope<E>(conn: &mut PgConnection, scope: &Scope) -> Result<(), E>
+pub(crate) fn set_scope<E>(conn: &mut PgConnection, scope: &Scope) -> Result<(), E>
 where
     E: From<diesel::result::Error> + From<TenantUnavailable>,
 {
@@ -194,5 +189,41 @@ where
         Ok(())
     } else {
         Err(TenantUnavailable(path).into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tenant::SchemaName;
+
+    #[derive(QueryableByName)]
+    struct Path {
+        #[diesel(sql_type = Text)]
+        search_path: String,
+    }
+
+    /// A tenant unit sets the path for its transaction only: the pooled connection it ran on
+    /// is back to the empty path afterwards (the invariant the shared door relies on).
+    #[test]
+    fn the_tenant_door_leaves_the_pooled_connection_with_an_empty_search_path() {
+        let url = std::env::var("DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let db = Database::connect_quiet(&url, 1).expect("pool");
+        let public = Tenant::new(None, String::new(), SchemaName::public());
+        let inside = db
+            .tenant_blocking::<_, AppError, _>(&public, |conn| {
+                Ok(diesel::sql_query("SHOW search_path")
+                    .get_result::<Path>(conn)?
+                    .search_path)
+            })
+            .expect("tenant unit");
+        assert_eq!(inside, "\"public\"");
+        let mut conn = db.connection().expect("the pool's one connection");
+        let after = diesel::sql_query("SHOW search_path")
+            .get_result::<Path>(&mut conn)
+            .expect("show")
+            .search_path;
+        assert_eq!(after, "\"\"");
     }
 }

@@ -13,7 +13,7 @@ use crate::db::schema::{organization_user, organizations_domain, user};
 use crate::db::{migrations, Database};
 use crate::error::{AppError, Code};
 use crate::secrets;
-use crate::tenancy::{validate_domain, SchemaName, ShortcodeError};
+use crate::tenant::{validate_domain, SchemaName, ShortcodeError};
 
 /// What a new tenant needs.
 #[derive(Debug, Clone)]
@@ -77,8 +77,8 @@ impl From<DieselError> for ProvisionError {
     }
 }
 
-impl From<crate::tenancy::TenantUnavailable> for ProvisionError {
-    fn from(e: crate::tenancy::TenantUnavailable) -> Self {
+impl From<crate::tenant::TenantUnavailable> for ProvisionError {
+    fn from(e: crate::tenant::TenantUnavailable) -> Self {
         Self::Other(e.into())
     }
 }

@@ -10,8 +10,8 @@ use std::sync::{Arc, RwLock};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, Bool, Int4, Nullable, Text};
 
-use crate::db::{Database, Scope};
-use crate::tenancy::{SchemaName, Tenant, TenantId};
+use crate::db::Database;
+use crate::tenant::{SchemaName, Tenant, TenantId};
 
 /// Whether a tenant can be served.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,7 +79,7 @@ impl TenantRegistry {
 
     /// Reloads the snapshot from the database (one query).
     pub fn reload(&self, db: &Database) -> anyhow::Result<()> {
-        let rows: Vec<Row> = db.run_blocking(&Scope::Shared, |conn| {
+        let rows: Vec<Row> = db.shared_blocking(|conn| {
             diesel::sql_query(LOAD_SQL)
                 .load::<Row>(conn)
                 .map_err(anyhow::Error::from)
@@ -118,7 +118,7 @@ impl TenantRegistry {
     /// Reloads on the blocking pool (from async code).
     pub async fn reload_async(&self, db: &Database) {
         let (registry, db) = (self.clone(), db.clone());
-        match actix_web::web::block(move || registry.reload(&db)).await {
+        match tokio::task::spawn_blocking(move || registry.reload(&db)).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
                 tracing::warn!(error = %format!("{e:#}"), "tenant registry reload failed")
@@ -164,11 +164,11 @@ impl TenantRegistry {
         self.len() == 0
     }
 
-    /// Spawns the periodic refresh on the current actix/tokio runtime.
+    /// Spawns the periodic refresh on the current runtime (a local task: the server runs one per worker system).
     pub fn spawn_refresh(&self, db: Database, every: std::time::Duration) {
         let registry = self.clone();
-        actix_web::rt::spawn(async move {
-            let mut tick = actix_web::rt::time::interval(every);
+        tokio::task::spawn_local(async move {
+            let mut tick = tokio::time::interval(every);
             tick.tick().await;
             loop {
                 tick.tick().await;

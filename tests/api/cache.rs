@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use plio::cache::{Cache, Cacheable, EntryKey, Health, Invalidations, Kind};
-use plio::tenancy::{SchemaName, Tenant};
+use plio::tenant::{SchemaName, Tenant};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -615,8 +615,7 @@ fn the_cache_cli_lists_counts_and_clears_redis_entries() {
         .build()
         .unwrap();
     {
-        let pool = plio::db::Database::connect_quiet(&db.url, 1).unwrap();
-        let mut conn = pool.connection().unwrap();
+        let mut conn = <diesel::PgConnection as diesel::Connection>::establish(&db.url).unwrap();
         for code in ["cli-one", "cli-two"] {
             plio::tenancy::provisioning::create_tenant(
                 &mut conn,

@@ -78,7 +78,7 @@ fn template() -> &'static str {
             let (_, outcomes) =
                 plio::tenancy::provisioning::migrate_all(&db, 1, &|_| {}, &|_| {}).expect("migrate template");
             assert!(outcomes.iter().all(|o| o.error.is_none()), "{outcomes:?}");
-            let mut conn = db.connection().expect("conn");
+            let mut conn = diesel::PgConnection::establish(&url).expect("conn");
             plio::seed::run(&mut conn, &settings_for(&url, &[]), None).expect("seed template");
         }
         // No session may stay connected to a template.

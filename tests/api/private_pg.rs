@@ -158,7 +158,7 @@ async fn requests_get_503_while_postgres_is_down_and_succeed_again_once_it_is_ba
         let (_, outcomes) =
             plio::tenancy::provisioning::migrate_all(&db, 1, &|_| {}, &|_| {}).unwrap();
         assert!(outcomes.iter().all(|o| o.error.is_none()));
-        let mut conn = db.connection().unwrap();
+        let mut conn = <diesel::PgConnection as diesel::Connection>::establish(&url).unwrap();
         plio::seed::run(&mut conn, &settings_for(&url, &[]), None).unwrap();
     }
     let app = {

@@ -9,8 +9,8 @@ use ::plio::db::schema::{
     access_token, login_failure, one_time_password, organization, organization_user,
     organizations_domain, refresh_token, role, user,
 };
-use ::plio::db::{Database, Scope};
-use ::plio::tenancy::SchemaName;
+use ::plio::db::Database;
+use ::plio::tenant::{SchemaName, Tenant};
 use diesel::prelude::*;
 
 macro_rules! check_tables {
@@ -73,7 +73,7 @@ fn schema_rs_matches_the_migrations() {
     let guard = crate::helpers::TestDb::new();
     let db = Database::connect(&guard.url, 2).unwrap();
     {
-        let mut conn = db.connection().unwrap();
+        let mut conn = diesel::PgConnection::establish(&guard.url).unwrap();
         ::plio::tenancy::provisioning::create_tenant(
             &mut conn,
             &::plio::tenancy::provisioning::NewTenant {
@@ -86,7 +86,7 @@ fn schema_rs_matches_the_migrations() {
         .unwrap();
     }
     let shared = db
-        .run_blocking::<_, anyhow::Error, _>(&Scope::Shared, |conn| {
+        .shared_blocking::<_, anyhow::Error, _>(|conn| {
             let known = check_tables!(
                 conn,
                 organization,
@@ -111,27 +111,30 @@ fn schema_rs_matches_the_migrations() {
     for schema in ["public", "drift"] {
         let stored = SchemaName::from_stored(schema).unwrap();
         let tenant_tables = db
-            .run_blocking::<_, anyhow::Error, _>(&Scope::Schema(stored), |conn| {
-                let known = check_tables!(
-                    conn,
-                    video,
-                    image,
-                    plio,
-                    item,
-                    question,
-                    experiment,
-                    experiment_plio,
-                    session,
-                    session_answer,
-                    event,
-                    tag,
-                    model_has_tag,
-                );
-                Ok(known
-                    .into_iter()
-                    .map(|(t, n)| (t, n, column_count(conn, schema, t)))
-                    .collect::<Vec<_>>())
-            })
+            .tenant_blocking::<_, anyhow::Error, _>(
+                &Tenant::new(None, schema.into(), stored),
+                |conn| {
+                    let known = check_tables!(
+                        conn,
+                        video,
+                        image,
+                        plio,
+                        item,
+                        question,
+                        experiment,
+                        experiment_plio,
+                        session,
+                        session_answer,
+                        event,
+                        tag,
+                        model_has_tag,
+                    );
+                    Ok(known
+                        .into_iter()
+                        .map(|(t, n)| (t, n, column_count(conn, schema, t)))
+                        .collect::<Vec<_>>())
+                },
+            )
             .unwrap();
         for (table, diesel_cols, db_cols) in tenant_tables {
             assert_eq!(diesel_cols as i64, db_cols, "{schema}.{table}");

@@ -247,8 +247,8 @@ async fn organization_members_see_public_and_own_plios_non_members_nothing() {
 /// reach tenant tables at all.
 #[test]
 fn search_path_is_transaction_local_and_shared_work_cannot_see_tenant_tables() {
-    use plio::db::{Database, Scope};
-    use plio::tenancy::SchemaName;
+    use plio::db::Database;
+    use plio::tenant::{SchemaName, Tenant};
     let db_guard = crate::helpers::TestDb::new();
     let db = Database::connect(&db_guard.url, 1).unwrap();
 
@@ -258,35 +258,34 @@ fn search_path_is_transaction_local_and_shared_work_cannot_see_tenant_tables() {
         search_path: String,
     }
     let inside: String = db
-        .run_blocking::<_, anyhow::Error, _>(&Scope::Schema(SchemaName::public()), |conn| {
-            Ok(diesel::sql_query("SHOW search_path")
-                .get_result::<Path>(conn)?
-                .search_path)
-        })
+        .tenant_blocking::<_, anyhow::Error, _>(
+            &Tenant::new(None, String::new(), SchemaName::public()),
+            |conn| {
+                Ok(diesel::sql_query("SHOW search_path")
+                    .get_result::<Path>(conn)?
+                    .search_path)
+            },
+        )
         .unwrap();
     assert_eq!(
         inside, "\"public\"",
         "exactly the tenant schema, quoted, and nothing else"
     );
-    let mut conn = db.connection().unwrap();
-    let after = diesel::sql_query("SHOW search_path")
-        .get_result::<Path>(&mut conn)
-        .unwrap()
-        .search_path;
-    assert_eq!(
-        after, "\"\"",
-        "the pooled connection is back to an empty search_path"
-    );
-    drop(conn);
+    // That the pooled connection is back to an empty search_path afterwards is checked on the
+    // raw connection by `db::tests` (raw connections are not public).
 
-    let shared = db.run_blocking::<_, anyhow::Error, _>(&Scope::Shared, |conn| {
+    let shared = db.shared_blocking::<_, anyhow::Error, _>(|conn| {
         Ok(diesel::sql_query("SELECT id FROM plio").execute(conn)?)
     });
     let err = shared.expect_err("tenant tables are unreachable without a tenant");
     assert!(format!("{err:#}").contains("does not exist"), "{err:#}");
 
-    let missing = db.run_blocking::<_, anyhow::Error, _>(
-        &Scope::Schema(SchemaName::for_new_tenant("no-such-tenant").unwrap()),
+    let missing = db.tenant_blocking::<_, anyhow::Error, _>(
+        &Tenant::new(
+            None,
+            "no-such-tenant".into(),
+            SchemaName::for_new_tenant("no-such-tenant").unwrap(),
+        ),
         |_| Ok(()),
     );
     assert!(format!("{:#}", missing.unwrap_err()).contains("missing"));

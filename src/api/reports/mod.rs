@@ -15,7 +15,7 @@ use crate::auth::AuthUser;
 use crate::db::models::{membership, report_files, reports};
 use crate::db::Database;
 use crate::error::{AppError, Code};
-use crate::tenancy::Tenant;
+use crate::tenant::Tenant;
 
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0

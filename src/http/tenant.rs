@@ -15,7 +15,8 @@ use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 
 use crate::error::{AppError, Code};
 use crate::tenancy::registry::Entry;
-use crate::tenancy::{Tenant, TenantRegistry, TenantState};
+use crate::tenancy::{TenantRegistry, TenantState};
+use crate::tenant::Tenant;
 
 /// The request header naming the tenant by shortcode (sent by Plio's web client).
 pub const ORGANIZATION_HEADER: &str = "organization";

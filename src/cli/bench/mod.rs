@@ -1,9 +1,18 @@
-//! `plio bench`: see the README section "Benchmark".
+//! `plio bench`: see the README section "Benchmark". The benchmark lives here, outside the
+//! server's path: CPU affinity and its `unsafe` stay in this module tree.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::bench::{self, BenchConfig};
+mod affinity;
+mod load;
+mod report;
+mod run;
+mod seed;
+mod servers;
+mod workloads;
+
+use self::report::{table, BenchConfig};
 use crate::config::Settings;
 
 /// Options of `plio bench`.
@@ -86,7 +95,7 @@ pub fn run(settings: &Settings, args: &BenchArgs) -> anyhow::Result<ExitCode> {
         items: args.items,
     };
     let json = args.json;
-    let report = bench::run(&cfg, &|line| {
+    let report = run::run(&cfg, &|line| {
         if !json {
             eprintln!("{line}");
         }
@@ -94,7 +103,7 @@ pub fn run(settings: &Settings, args: &BenchArgs) -> anyhow::Result<ExitCode> {
     if json {
         say!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        say!("{}", bench::table(&report));
+        say!("{}", table(&report));
     }
     let bad = report.rows.iter().any(|r| r.errors > 0 || r.stale > 0);
     Ok(if args.strict && bad {

@@ -26,12 +26,12 @@ pub fn cors(settings: &Settings) -> Cors {
             HeaderName::from_static("organization"),
             HeaderName::from_static("x-csrftoken"),
             HeaderName::from_static("x-requested-with"),
-            HeaderName::from_static(crate::api::REQUEST_ID),
+            HeaderName::from_static(crate::http::middleware::REQUEST_ID),
         ])
         .expose_headers([
             header::CONTENT_DISPOSITION,
             header::RETRY_AFTER,
-            HeaderName::from_static(crate::api::REQUEST_ID),
+            HeaderName::from_static(crate::http::middleware::REQUEST_ID),
         ])
         .max_age(PREFLIGHT_MAX_AGE_SECONDS);
     match &settings.cors_allowed_origins {

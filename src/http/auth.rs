@@ -73,7 +73,7 @@ async fn authenticate(req: &HttpRequest) -> Result<Option<AuthUser>, AppError> {
         None => {
             let digest = hash.clone();
             let found = db
-                .shared_read(move |conn| Ok(token::owner_of_access(conn, &digest)?))
+                .shared(move |conn| Ok(token::owner_of_access(conn, &digest)?))
                 .await?;
             if let (Some(c), Some(o)) = (&cache, &found) {
                 c.put(hash, o.clone());

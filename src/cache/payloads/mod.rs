@@ -1,0 +1,5 @@
+//! Cached payload types (SPEC 6.3) and how they are built from rows: they live with the cache,
+//! not with the rows (`db` knows nothing of caches).
+
+pub mod plio;
+pub mod user;

@@ -1,0 +1,32 @@
+//! CPU affinity for the benchmark: the server on one core, the load generator on another.
+
+/// Pins the calling thread to one CPU (Linux; elsewhere a no-op). Best effort.
+pub fn pin_current_thread(cpu: usize) {
+    #[cfg(target_os = "linux")]
+    // SAFETY: `set` is a plain bit set on the stack, sized by `size_of`, passed by pointer
+    // to sched_setaffinity for the calling thread (pid 0) only.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        let _ = libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = cpu;
+}
+
+/// CPUs available to this process.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+pub(super) fn server_cpu() -> Option<usize> {
+    (cores() >= 2).then_some(0)
+}
+
+pub(super) fn loadgen_cpu() -> Option<usize> {
+    (cores() >= 2).then(|| cores() - 1)
+}
+
+pub(super) fn workers() -> usize {
+    cores().saturating_sub(1).max(1)
+}
