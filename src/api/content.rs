@@ -8,6 +8,7 @@ use crate::auth::permissions::may_access_plio;
 use crate::auth::AuthUser;
 use crate::cache::payloads::plio::{self as payload, PlioEntry};
 use crate::cache::payloads::user::{self as user_payload, UserPayload};
+use crate::cache::plio_index::PlioIndex;
 use crate::cache::{Cache, EntryKey, Invalidations};
 use crate::db::models::content::{self, PlioHead};
 use crate::db::models::membership::{self, ADMIN_ROLES};
@@ -202,22 +203,6 @@ pub fn list_scope(
     }
 }
 
-/// A process-local index of facts about plios that never change: (schema, uuid) → (id,
-/// creator). It lets a cached detail or play request skip the database entirely; an entry
-/// found under an id whose uuid differs (a tenant dropped and re-created) is discarded.
-#[derive(Clone)]
-pub struct PlioIndex {
-    inner: moka::sync::Cache<(crate::tenant::SchemaName, String), (i32, i32)>,
-}
-
-impl Default for PlioIndex {
-    fn default() -> Self {
-        Self {
-            inner: moka::sync::Cache::builder().max_capacity(200_000).build(),
-        }
-    }
-}
-
 /// Which read of a plio.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Read {
@@ -256,7 +241,7 @@ pub async fn read_plio(
     }
     let index_key = (tenant.schema().clone(), uuid.to_string());
     for attempt in 0..2 {
-        let (id, creator) = match index.inner.get(&index_key) {
+        let (id, creator) = match index.get(&index_key) {
             Some(known) => known,
             None => {
                 let (t, u, c) = (tenant.clone(), uuid.to_string(), caller.cloned());
@@ -266,9 +251,7 @@ pub async fn read_plio(
                     })
                     .await?
                     .ok_or_else(not_found)?;
-                index
-                    .inner
-                    .insert(index_key.clone(), (head.id, head.created_by_id));
+                index.insert(index_key.clone(), (head.id, head.created_by_id));
                 (head.id, head.created_by_id)
             }
         };
@@ -297,7 +280,7 @@ pub async fn read_plio(
                     })
                     .await?;
                 let Some(e) = loaded else {
-                    index.inner.invalidate(&index_key);
+                    index.forget(&index_key);
                     return Err(not_found());
                 };
                 cache.fill(&fetched, &[(0, &e)]).await;
@@ -306,7 +289,7 @@ pub async fn read_plio(
         };
         if entry.uuid != uuid {
             // The index outlived its tenant: forget it and look the uuid up again.
-            index.inner.invalidate(&index_key);
+            index.forget(&index_key);
             if attempt == 0 {
                 continue;
             }

@@ -16,6 +16,8 @@ pub mod plios;
 pub mod questions;
 pub mod reports;
 pub mod roles;
+pub mod session_answers;
 pub mod sessions;
+pub mod user_config;
 pub mod users;
 pub mod videos;

@@ -107,10 +107,11 @@ fn page_url(req: &HttpRequest, page: i64) -> String {
 
 use crate::api::content::{
     accessible_head, check_may_create, head_in, invalidate_plios, plio_detail, plio_key, read_plio,
-    PlioIndex, PlioRef, Read,
+    PlioRef, Read,
 };
 use crate::api::input::Input;
 use crate::auth::MaybeUser;
+use crate::cache::plio_index::PlioIndex;
 use crate::cache::Cache;
 use crate::db::models::content::{self, PlioChanges};
 use crate::tenancy::{TenantRegistry, TenantState};

@@ -1,24 +1,20 @@
-//! `/api/v1/users/`: superusers list and create; a user (or a superuser) reads and changes
-//! their own record, settings and config. Payloads come through the cache (kind `user`) and
-//! are invalidated after every committed change.
+//! `/api/v1/users/`: users, as Plio serializes them (cached payloads, SPEC 6.3).
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use diesel::prelude::*;
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 use crate::api::input::Input;
 use crate::auth::tokens::TokenCache;
 use crate::auth::{password, AuthUser};
 use crate::cache::payloads::user::{self as user_payload, UserPayload};
-use crate::cache::{Cache, EntryKey, Invalidations};
+use crate::cache::{Cache, EntryKey};
 use crate::db::models::user::{self, UserChanges};
 use crate::db::schema::{access_token, organization_user, refresh_token, user as user_table};
 use crate::db::Database;
 use crate::error::{AppError, Code};
 use crate::http::body::JsonBody;
-use crate::secrets;
 
 /// Reads user payloads through the cache (one round trip for all, one DB load for misses).
 pub async fn payloads(
@@ -73,7 +69,7 @@ pub async fn payload_for(
     db.shared(move |conn| Ok(p.with_own_api_keys(conn)?)).await
 }
 
-fn self_or_superuser(caller: &AuthUser, id: i32) -> Result<(), AppError> {
+pub(crate) fn self_or_superuser(caller: &AuthUser, id: i32) -> Result<(), AppError> {
     if caller.is_superuser || caller.id == id {
         Ok(())
     } else {
@@ -89,7 +85,7 @@ fn superuser(caller: &AuthUser) -> Result<(), AppError> {
     }
 }
 
-fn user_key(id: i32) -> EntryKey {
+pub(crate) fn user_key(id: i32) -> EntryKey {
     EntryKey::global::<UserPayload>(i64::from(id))
 }
 
@@ -400,136 +396,4 @@ pub async fn delete_user(
         .await?;
     tokens.forget_all();
     Ok(HttpResponse::NoContent().finish())
-}
-
-async fn replace_config(
-    db: &Database,
-    cache: &Cache,
-    id: i32,
-    f: impl FnOnce(Value) -> Value + Send + 'static,
-) -> Result<Value, AppError> {
-    cache
-        .write_shared(db, move |conn, inv: &mut Invalidations| {
-            let current: Value = user_table::table
-                .find(id)
-                .filter(user_table::deleted.is_null())
-                .select(user_table::config)
-                .first(conn)?;
-            let config = f(current);
-            // The whole config, not only the part this request sent, stays within the cap.
-            crate::api::input::check_config_size(&config)?;
-            diesel::update(user_table::table.find(id))
-                .set((
-                    user_table::config.eq(&config),
-                    user_table::updated_at.eq(Utc::now()),
-                ))
-                .execute(conn)?;
-            inv.entry(user_key(id));
-            Ok(config)
-        })
-        .await
-}
-
-/// `PATCH /api/v1/users/{id}/setting/`: replaces `config.settings`; returns `config`.
-pub async fn update_user_setting(
-    caller: AuthUser,
-    path: web::Path<i32>,
-    body: JsonBody,
-    db: web::Data<Database>,
-    cache: web::Data<Cache>,
-) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
-    self_or_superuser(&caller, id)?;
-    let settings = body.into_inner();
-    crate::api::input::check_config_size(&settings)?;
-    if !settings.is_object() {
-        return Err(AppError::with_detail(
-            Code::Invalid,
-            "Expected a JSON object.",
-        ));
-    }
-    let config = replace_config(&db, &cache, id, move |current| {
-        let mut map = match current {
-            Value::Object(m) => m,
-            _ => serde_json::Map::new(),
-        };
-        map.insert("settings".into(), settings);
-        Value::Object(map)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(config))
-}
-
-/// `GET /api/v1/users/{id}/config/`.
-pub async fn get_user_config(
-    caller: AuthUser,
-    path: web::Path<i32>,
-    db: web::Data<Database>,
-    cache: web::Data<Cache>,
-) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
-    self_or_superuser(&caller, id)?;
-    Ok(HttpResponse::Ok().json(payload(&db, &cache, id).await?.config))
-}
-
-/// `PATCH /api/v1/users/{id}/config/` `{"config": {...}}` with Plio's messages.
-pub async fn update_user_config(
-    caller: AuthUser,
-    path: web::Path<i32>,
-    body: JsonBody,
-    db: web::Data<Database>,
-    cache: web::Data<Cache>,
-) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
-    self_or_superuser(&caller, id)?;
-    let Value::Object(mut map) = body.into_inner() else {
-        return Err(AppError::with_detail(Code::Invalid, "config not provided"));
-    };
-    let Some(config) = map.remove("config") else {
-        return Err(AppError::with_detail(Code::Invalid, "config not provided"));
-    };
-    crate::api::input::check_config_size(&config)?;
-    if !map.is_empty() {
-        return Err(AppError::with_detail(
-            Code::Invalid,
-            "extra keys apart from config are not allowed",
-        ));
-    }
-    if !config.is_object() {
-        return Err(AppError::with_detail(
-            Code::Invalid,
-            "config provided should be a dict",
-        ));
-    }
-    replace_config(&db, &cache, id, move |_| config).await?;
-    Ok(HttpResponse::Ok().json(json!({"status": "config set"})))
-}
-
-/// Query of `users/token/`.
-#[derive(Debug, Deserialize)]
-pub struct TokenQuery {
-    token: Option<String>,
-}
-
-/// `GET /api/v1/users/token/?token=`: the user an access token belongs to.
-pub async fn get_user_by_token(
-    caller: AuthUser,
-    query: web::Query<TokenQuery>,
-    db: web::Data<Database>,
-    cache: web::Data<Cache>,
-) -> Result<HttpResponse, AppError> {
-    let token = query.into_inner().token.filter(|t| !t.is_empty());
-    let Some(token) = token else {
-        return Err(AppError::with_detail(Code::Invalid, "token not provided"));
-    };
-    let not_found = || AppError::with_detail(Code::NotFound, "User not found.");
-    if token.len() > 256 {
-        return Err(not_found());
-    }
-    let hash = secrets::sha256_hex(&token);
-    let owner = db
-        .shared(move |conn| Ok(crate::db::models::token::owner_of_access(conn, &hash)?))
-        .await?
-        .ok_or_else(not_found)?;
-    Ok(HttpResponse::Ok().json(payload_for(&db, &cache, owner.user_id, caller.id).await?))
 }

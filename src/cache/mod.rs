@@ -16,6 +16,7 @@
 pub mod keys;
 pub mod memory;
 pub mod payloads;
+pub mod plio_index;
 pub mod redis;
 pub mod stats;
 

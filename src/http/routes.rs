@@ -55,7 +55,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/otp/request/").post(otp::request_otp))
             .service(web::resource("/otp/verify/").post(otp::verify_otp))
             // Declared before users/{id}/ so that it is not read as an id (as in Plio).
-            .service(web::resource("/users/token/").get(users::get_user_by_token))
+            .service(web::resource("/users/token/").get(user_config::get_user_by_token))
             .service(
                 web::resource("/users/")
                     .get(users::list_users)
@@ -68,11 +68,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .patch(users::update_user)
                     .delete(users::delete_user),
             )
-            .service(web::resource("/users/{id}/setting/").patch(users::update_user_setting))
+            .service(web::resource("/users/{id}/setting/").patch(user_config::update_user_setting))
             .service(
                 web::resource("/users/{id}/config/")
-                    .get(users::get_user_config)
-                    .patch(users::update_user_config),
+                    .get(user_config::get_user_config)
+                    .patch(user_config::update_user_config),
             )
             .service(web::resource("/roles/").get(roles::list_roles))
             .service(web::resource("/roles/{id}/").get(roles::get_role))
@@ -120,15 +120,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(
                 web::resource("/session-answers/")
-                    .get(sessions::list_answers)
-                    .post(sessions::create_answer),
+                    .get(session_answers::list_answers)
+                    .post(session_answers::create_answer),
             )
             .service(
                 web::resource("/session-answers/{id}/")
-                    .get(sessions::get_answer)
-                    .put(sessions::update_answer)
-                    .patch(sessions::update_answer)
-                    .delete(sessions::delete_answer),
+                    .get(session_answers::get_answer)
+                    .put(session_answers::update_answer)
+                    .patch(session_answers::update_answer)
+                    .delete(session_answers::delete_answer),
             )
             .service(
                 web::resource("/events/")

@@ -70,7 +70,7 @@ impl Application {
         let token_cache = web::Data::new(crate::auth::tokens::TokenCache::new(
             settings.token_cache_seconds,
         ));
-        let plio_index = web::Data::new(crate::api::content::PlioIndex::default());
+        let plio_index = web::Data::new(crate::cache::plio_index::PlioIndex::default());
         let registry_data = web::Data::new(registry.clone());
         let sms = web::Data::new(crate::auth::otp::SmsSender::new(
             settings.sms_driver,
