@@ -9,7 +9,7 @@ use crate::auth::AuthUser;
 use crate::cache::payloads::plio::{self as payload, PlioEntry};
 use crate::cache::payloads::user::{self as user_payload, UserPayload};
 use crate::cache::plio_index::PlioIndex;
-use crate::cache::{Cache, EntryKey, Invalidations};
+use crate::cache::{Cache, EntryKey};
 use crate::db::models::content::{self, PlioHead};
 use crate::db::models::membership::{self, ADMIN_ROLES};
 use crate::db::Database;
@@ -19,13 +19,6 @@ use crate::tenant::Tenant;
 /// The cache key of a plio entry in a tenant.
 pub fn plio_key(tenant: &Tenant, plio_id: i32) -> EntryKey {
     EntryKey::of::<PlioEntry>(tenant, i64::from(plio_id))
-}
-
-/// Registers plio entries as stale.
-pub fn invalidate_plios(inv: &mut Invalidations, tenant: &Tenant, ids: &[i32]) {
-    for id in ids {
-        inv.entry(plio_key(tenant, *id));
-    }
 }
 
 /// Which plio to look up.

@@ -10,8 +10,7 @@ use serde::Deserialize;
 use crate::api::auth::parse_body;
 use crate::auth::google::{GoogleClient, GoogleError};
 use crate::auth::tokens;
-use crate::cache::payloads::user::UserPayload;
-use crate::cache::{Cache, EntryKey};
+use crate::cache::Cache;
 use crate::config::Settings;
 use crate::db::models::user::{self, ProviderProfile};
 use crate::db::Database;
@@ -100,7 +99,7 @@ pub async fn convert_token(
                 ));
             }
             // Names or picture may have been filled in.
-            inv.entry(EntryKey::global::<UserPayload>(i64::from(found.id)));
+            inv.user(found.id);
             user::touch_login(conn, found.id)?;
             Ok((tokens::issue(conn, found.id)?, found.id))
         })

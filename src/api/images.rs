@@ -11,7 +11,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 
-use crate::api::content::{check_may_create, invalidate_plios};
+use crate::api::content::check_may_create;
 use crate::api::input::Input;
 use crate::api::videos::may_use;
 use crate::auth::AuthUser;
@@ -263,9 +263,9 @@ pub async fn update_image(
     let t = tenant.clone();
     let image = cache
         .write(&db, &tenant, move |conn, inv| {
-            let (_, plios) = image_with_access(conn, &t, &caller, id)?;
+            image_with_access(conn, &t, &caller, id)?;
             let image = content::update_image_alt(conn, id, &alt)?;
-            invalidate_plios(inv, &t, &plios);
+            inv.image(conn, &t, id)?;
             Ok(image)
         })
         .await?;
@@ -284,9 +284,9 @@ pub async fn delete_image(
     let t = tenant.clone();
     cache
         .write(&db, &tenant, move |conn, inv| {
-            let (_, plios) = image_with_access(conn, &t, &caller, id)?;
+            image_with_access(conn, &t, &caller, id)?;
             content::soft_delete_image(conn, id)?;
-            invalidate_plios(inv, &t, &plios);
+            inv.image(conn, &t, id)?;
             Ok(())
         })
         .await?;

@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::api::content::{accessible_head, head_in, invalidate_plios, list_scope, PlioRef};
+use crate::api::content::{accessible_head, head_in, list_scope, PlioRef};
 use crate::api::input::Input;
 use crate::auth::AuthUser;
 use crate::cache::payloads::plio::{self as payload};
@@ -102,7 +102,7 @@ pub async fn create_item(
             })?;
             crate::api::content::check_access(&t, &caller, &head)?;
             let item = content::insert_item(conn, head.id, &ch)?;
-            invalidate_plios(inv, &t, &[head.id]);
+            inv.plios(&t, &[head.id]);
             Ok(payload::with_details(conn, vec![item])?)
         })
         .await?;
@@ -173,7 +173,7 @@ pub async fn update_item(
                 touched.push(head.id);
             }
             let item = content::update_item(conn, id, &ch)?;
-            invalidate_plios(inv, &t, &touched);
+            inv.plios(&t, &touched);
             Ok(payload::with_details(conn, vec![item])?)
         })
         .await?;
@@ -194,7 +194,7 @@ pub async fn delete_item(
         .write(&db, &tenant, move |conn, inv| {
             let item = item_with_access(conn, &t, &caller, id)?;
             content::soft_delete_items(conn, &[id], false)?;
-            invalidate_plios(inv, &t, &[item.plio_id]);
+            inv.plios(&t, &[item.plio_id]);
             Ok(())
         })
         .await?;
@@ -250,7 +250,7 @@ pub async fn bulk_delete_items(
                 accessible_head(conn, &t, &caller, PlioRef::Id(*p))?;
             }
             content::soft_delete_items(conn, &unique, false)?;
-            invalidate_plios(inv, &t, &plios);
+            inv.plios(&t, &plios);
             Ok(())
         })
         .await?;

@@ -11,8 +11,8 @@ use serde::Deserialize;
 use crate::api::input::Input;
 use crate::auth::permissions::may_manage;
 use crate::auth::AuthUser;
-use crate::cache::payloads::user::{self as user_payload, UserPayload};
-use crate::cache::{Cache, EntryKey};
+use crate::cache::payloads::user::{self as user_payload};
+use crate::cache::Cache;
 use crate::db::models::{membership, organization, role};
 use crate::db::Database;
 use crate::error::{AppError, Code};
@@ -35,10 +35,6 @@ fn with_user(
     membership::with_users(conn, vec![m])?
         .pop()
         .ok_or_else(|| AppError::new(Code::NotFound))
-}
-
-fn user_key(id: i32) -> EntryKey {
-    EntryKey::global::<UserPayload>(i64::from(id))
 }
 
 /// Organizations whose memberships the caller may see (`None` = all, for superusers).
@@ -175,7 +171,7 @@ pub async fn create_membership(
                         other => other.into(),
                     },
                 )?;
-            inv.entry(user_key(user_id));
+            inv.user(user_id);
             with_user(conn, m)
         })
         .await?;
@@ -221,7 +217,7 @@ pub async fn update_membership(
                 return Err(AppError::new(Code::PermissionDenied));
             }
             let m = membership::set_role(conn, id, role_id, is_owner)?;
-            inv.entry(user_key(m.user));
+            inv.user(m.user);
             with_user(conn, m)
         })
         .await?;
@@ -248,7 +244,7 @@ pub async fn delete_membership(
                 return Err(AppError::new(Code::PermissionDenied));
             }
             membership::delete(conn, id)?;
-            inv.entry(user_key(current.user));
+            inv.user(current.user);
             Ok(())
         })
         .await?;

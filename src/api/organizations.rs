@@ -9,12 +9,10 @@ use serde_json::Value;
 
 use crate::api::input::Input;
 use crate::auth::AuthUser;
-use crate::cache::payloads::user::{self as user_payload};
-use crate::cache::{Cache, EntryKey, Invalidations};
+use crate::cache::Cache;
 use crate::config::Settings;
 use crate::db::models::membership;
 use crate::db::models::organization::{self as model, Domain, Organization, OrganizationChanges};
-use crate::db::models::user as user_model;
 use crate::db::schema::{organization, organizations_domain};
 use crate::db::Database;
 use crate::error::{AppError, Code};
@@ -133,18 +131,6 @@ fn require_superuser_or_admin(
     }
 }
 
-/// Invalidates the cached user payloads of an organization's members (they embed its name).
-fn invalidate_members(
-    conn: &mut PgConnection,
-    inv: &mut Invalidations,
-    org: i32,
-) -> Result<(), AppError> {
-    for id in user_model::member_ids(conn, org)? {
-        inv.entry(EntryKey::global::<user_payload::UserPayload>(i64::from(id)));
-    }
-    Ok(())
-}
-
 /// `GET /api/v1/organizations/{id}/` (superusers and that organization's admins).
 pub async fn get_organization(
     user: AuthUser,
@@ -173,7 +159,7 @@ pub async fn rotate_api_key(
     let key = cache
         .write_shared(&db, move |conn, inv| {
             require_superuser_or_admin(conn, &user, id)?;
-            invalidate_members(conn, inv, id)?;
+            inv.organization(conn, id)?;
             model::find_live(conn, id)?;
             let key = crate::secrets::random_string(32, crate::secrets::ALPHANUMERIC);
             diesel::update(organization::table.find(id))
@@ -221,7 +207,7 @@ pub async fn update_organization(
     let updated = cache
         .write_shared(&db, move |conn, inv| {
             let current = model::find_live(conn, id)?;
-            invalidate_members(conn, inv, id)?;
+            inv.organization(conn, id)?;
             if shortcode.is_some_and(|s| s != current.shortcode) {
                 return Err(AppError::field(
                     "shortcode",
@@ -294,7 +280,7 @@ pub async fn delete_organization(
     cache
         .write_shared(&db, move |conn, inv| {
             let current = model::find_live(conn, id)?;
-            invalidate_members(conn, inv, id)?;
+            inv.organization(conn, id)?;
             if current.schema_name == "public" {
                 return Err(AppError::with_detail(
                     Code::Invalid,
@@ -338,7 +324,7 @@ pub async fn update_organization_setting(
             if !user.is_superuser && !membership::is_admin(conn, user.id, id)? {
                 return Err(AppError::new(Code::PermissionDenied));
             }
-            invalidate_members(conn, inv, id)?;
+            inv.organization(conn, id)?;
             let current = model::find_live(conn, id)?;
             let mut config = match current.config {
                 Value::Object(map) => map,

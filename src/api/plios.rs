@@ -106,8 +106,7 @@ fn page_url(req: &HttpRequest, page: i64) -> String {
 // ---- detail, create, update, delete, actions ------------------------------------------
 
 use crate::api::content::{
-    accessible_head, check_may_create, head_in, invalidate_plios, plio_detail, plio_key, read_plio,
-    PlioRef, Read,
+    accessible_head, check_may_create, head_in, plio_detail, read_plio, PlioRef, Read,
 };
 use crate::api::input::Input;
 use crate::auth::MaybeUser;
@@ -185,7 +184,7 @@ pub async fn create_plio(
             check_video(conn, &ch, &caller)?;
             let id = content::insert_plio(conn, &ch, caller.id)?;
             // A new id may have been used by a dropped tenant of the same name: start clean.
-            inv.entry(plio_key(&t, id));
+            inv.plios(&t, &[id]);
             head_in(conn, &t, Some(&caller), PlioRef::Id(id))?
                 .ok_or_else(|| AppError::new(Code::NotFound))
         })
@@ -236,7 +235,7 @@ pub async fn update_plio(
             let head = accessible_head(conn, &t, &caller, PlioRef::Uuid(&uuid))?;
             check_video(conn, &ch, &caller)?;
             content::update_plio(conn, head.id, &ch)?;
-            invalidate_plios(inv, &t, &[head.id]);
+            inv.plios(&t, &[head.id]);
             Ok(head)
         })
         .await?;
@@ -257,7 +256,7 @@ pub async fn delete_plio(
         .write(&db, &tenant, move |conn, inv| {
             let head = accessible_head(conn, &t, &caller, PlioRef::Uuid(&uuid))?;
             content::soft_delete_plio(conn, head.id)?;
-            invalidate_plios(inv, &t, &[head.id]);
+            inv.plios(&t, &[head.id]);
             Ok(())
         })
         .await?;
@@ -312,7 +311,7 @@ pub async fn update_plio_setting(
             let config = content::set_plio_settings(conn, head.id, settings)?;
             // Checked on the merged config; refusing rolls the write back.
             crate::api::input::check_config_size(&config)?;
-            invalidate_plios(inv, &t, &[head.id]);
+            inv.plios(&t, &[head.id]);
             Ok(config)
         })
         .await?;
@@ -336,7 +335,7 @@ pub async fn duplicate_plio(
             let source = accessible_head(conn, &t, &caller, PlioRef::Uuid(&uuid))?;
             let graph = content::read_graph(conn, source.id)?;
             let id = content::insert_graph(conn, &graph, caller.id)?;
-            invalidate_plios(inv, &t, &[id]);
+            inv.plios(&t, &[id]);
             head_in(conn, &t, Some(&caller), PlioRef::Id(id))?
                 .ok_or_else(|| AppError::new(Code::NotFound))
         })
@@ -386,7 +385,7 @@ pub async fn copy_plio(
         .write(&db, &target, move |conn, inv| {
             check_may_create(conn, &tt, &caller)?;
             let id = content::insert_graph(conn, &graph, caller.id)?;
-            invalidate_plios(inv, &tt, &[id]);
+            inv.plios(&tt, &[id]);
             head_in(conn, &tt, Some(&caller), PlioRef::Id(id))?
                 .ok_or_else(|| AppError::new(Code::NotFound))
         })

@@ -5,7 +5,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
-use crate::api::content::{accessible_head, invalidate_plios, list_scope, PlioRef};
+use crate::api::content::{accessible_head, list_scope, PlioRef};
 use crate::api::input::Input;
 use crate::auth::AuthUser;
 use crate::cache::payloads::plio::{self as payload};
@@ -205,7 +205,7 @@ pub async fn create_question(
             let plio = plio_of_item_checked(conn, &t, &caller, q.item_id)?;
             check_image(conn, &t, &caller, &q, None)?;
             let id = content::insert_question(conn, &q)?;
-            invalidate_plios(inv, &t, &[plio]);
+            inv.plios(&t, &[plio]);
             Ok(payload::question_payload(conn, id)?)
         })
         .await?;
@@ -262,7 +262,7 @@ pub async fn update_question(
             }
             check_image(conn, &t, &caller, &merged, current.image_id)?;
             content::update_question(conn, id, &merged)?;
-            invalidate_plios(inv, &t, &touched);
+            inv.plios(&t, &touched);
             Ok(payload::question_payload(conn, id)?)
         })
         .await?;
@@ -284,7 +284,7 @@ pub async fn delete_question(
             let q = content::find_question(conn, id)?;
             let plio = plio_of_item_checked(conn, &t, &caller, q.item_id)?;
             content::soft_delete_question(conn, id)?;
-            invalidate_plios(inv, &t, &[plio]);
+            inv.plios(&t, &[plio]);
             Ok(())
         })
         .await?;

@@ -14,7 +14,7 @@ use crate::error::{AppError, Code};
 use crate::http::body::JsonBody;
 use crate::secrets;
 
-use crate::api::users::{payload, payload_for, self_or_superuser, user_key};
+use crate::api::users::{payload, payload_for, self_or_superuser};
 
 async fn replace_config(
     db: &Database,
@@ -38,7 +38,7 @@ async fn replace_config(
                     user_table::updated_at.eq(Utc::now()),
                 ))
                 .execute(conn)?;
-            inv.entry(user_key(id));
+            inv.user(id);
             Ok(config)
         })
         .await

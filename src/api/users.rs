@@ -85,10 +85,6 @@ fn superuser(caller: &AuthUser) -> Result<(), AppError> {
     }
 }
 
-pub(crate) fn user_key(id: i32) -> EntryKey {
-    EntryKey::global::<UserPayload>(i64::from(id))
-}
-
 /// Query filters of the list.
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
@@ -343,7 +339,7 @@ pub async fn update_user(
             if n == 0 {
                 return Err(AppError::new(Code::NotFound));
             }
-            inv.entry(user_key(id));
+            inv.user(id);
             if password_changed {
                 return Ok(crate::db::models::token::revoke_all_but(
                     conn,
@@ -390,7 +386,7 @@ pub async fn delete_user(
                 .execute(conn)?;
             diesel::delete(access_token::table.filter(access_token::user_id.eq(id)))
                 .execute(conn)?;
-            inv.entry(user_key(id));
+            inv.user(id);
             Ok(())
         })
         .await?;

@@ -3,7 +3,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use crate::api::content::{check_may_create, head_in, invalidate_plios, PlioRef};
+use crate::api::content::{check_may_create, head_in, PlioRef};
 use crate::api::input::Input;
 use crate::auth::permissions::may_access_plio;
 use crate::auth::AuthUser;
@@ -141,9 +141,9 @@ pub async fn update_video(
     let t = tenant.clone();
     let video = cache
         .write(&db, &tenant, move |conn, inv| {
-            let (_, plios) = video_with_access(conn, &t, &caller, id)?;
+            video_with_access(conn, &t, &caller, id)?;
             let video = content::update_video(conn, id, &ch)?;
-            invalidate_plios(inv, &t, &plios);
+            inv.video(conn, &t, id)?;
             Ok(video)
         })
         .await?;
@@ -162,9 +162,9 @@ pub async fn delete_video(
     let t = tenant.clone();
     cache
         .write(&db, &tenant, move |conn, inv| {
-            let (_, plios) = video_with_access(conn, &t, &caller, id)?;
+            video_with_access(conn, &t, &caller, id)?;
             content::soft_delete_video(conn, id)?;
-            invalidate_plios(inv, &t, &plios);
+            inv.video(conn, &t, id)?;
             Ok(())
         })
         .await?;

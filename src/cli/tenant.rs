@@ -5,12 +5,13 @@ use std::time::Instant;
 
 use clap::Subcommand;
 
-use crate::config::Settings;
+use crate::cache::{Cache, Invalidations};
+use crate::config::{CacheBackend, Settings};
 use crate::db::migrations::latest_tenant_version;
-use crate::db::models::organization as model;
+use crate::db::models::organization::{self as model, Organization};
 use crate::db::Database;
 use crate::tenancy::provisioning::{self, NewTenant};
-use crate::tenant::SchemaName;
+use crate::tenant::{SchemaName, Tenant};
 
 /// Tenant subcommands.
 #[derive(Debug, Subcommand)]
@@ -119,11 +120,37 @@ pub fn run(settings: &Settings, cmd: TenantCommand) -> anyhow::Result<ExitCode> 
             if SchemaName::for_new_tenant(&shortcode).is_err() {
                 anyhow::bail!("{shortcode:?} is not a droppable tenant shortcode");
             }
-            let org = provisioning::drop_tenant(&mut conn, &shortcode)?;
+            let (org, members) = provisioning::drop_tenant(&mut conn, &shortcode)?;
             say!("dropped {} (schema {})", org.shortcode, org.schema_name);
+            forget_dropped(settings, &org, &members);
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// SPEC 6.3 for a dropped tenant: its key space and its former members' user entries. Only a
+/// shared (Redis) cache can be reached from here; a memory cache lives in each server, which
+/// forgets the tenant when its registry refresh no longer finds it.
+fn forget_dropped(settings: &Settings, org: &Organization, members: &[i32]) {
+    if settings.cache_backend != CacheBackend::Redis {
+        return;
+    }
+    let Some(schema) = SchemaName::from_stored(&org.schema_name) else {
+        return;
+    };
+    let tenant = Tenant::new(None, org.shortcode.clone(), schema);
+    let mut inv = Invalidations::default();
+    inv.tenant_dropped(&tenant, members);
+    let done = Cache::from_settings(settings).and_then(|cache| {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        rt.block_on(cache.invalidate(&inv));
+        Ok(())
+    });
+    if let Err(e) = done {
+        tracing::warn!(error = %format!("{e:#}"), "could not clear the dropped tenant's cache entries");
+    }
 }
 
 #[derive(diesel::QueryableByName)]

@@ -199,11 +199,12 @@ pub fn create_tenant(
 }
 
 /// Drops a tenant for good: its schema, domains, memberships and row. SSO users minted by
-/// its api_key are deactivated (they belong to no organization any more).
+/// its api_key are deactivated (they belong to no organization any more). Returns the
+/// organization and the ids of its former members, whose cached user payloads embed it.
 pub fn drop_tenant(
     conn: &mut PgConnection,
     shortcode: &str,
-) -> Result<Organization, ProvisionError> {
+) -> Result<(Organization, Vec<i32>), ProvisionError> {
     conn.transaction(|conn| {
         let org = org_model::find_by_shortcode(conn, shortcode)?;
         let schema =
@@ -217,6 +218,7 @@ pub fn drop_tenant(
                 message: "the public organization (personal workspace) cannot be dropped".into(),
             });
         }
+        let members = crate::db::models::user::member_ids(conn, org.id)?;
         diesel::update(user::table.filter(user::auth_org_id.eq(org.id)))
             .set((
                 user::auth_org_id.eq(None::<i32>),
@@ -237,7 +239,7 @@ pub fn drop_tenant(
             "DROP SCHEMA IF EXISTS {} CASCADE",
             schema.quoted()
         ))?;
-        Ok(org)
+        Ok((org, members))
     })
 }
 

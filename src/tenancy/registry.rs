@@ -164,10 +164,10 @@ impl TenantRegistry {
         self.len() == 0
     }
 
-    /// Spawns the periodic refresh on the current runtime (a local task: the server runs one per worker system).
+    /// Spawns the periodic refresh on the current runtime.
     pub fn spawn_refresh(&self, db: Database, every: std::time::Duration) {
         let registry = self.clone();
-        tokio::task::spawn_local(async move {
+        tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
             tick.tick().await;
             loop {

@@ -701,3 +701,47 @@ fn the_cache_cli_lists_counts_and_clears_redis_entries() {
     assert!(cleared.contains("removed"), "{cleared}");
     assert_eq!(run(&["cache", "keys"]).lines().count(), 0);
 }
+
+/// SPEC 6.3 for `plio tenant drop`: the dropped organization disappears from its former
+/// members' cached user payloads at once (it used to stay until the entry expired).
+#[actix_web::test]
+async fn dropping_a_tenant_from_the_cli_forgets_its_members_cached_payloads() {
+    let p = prefix();
+    let redis = redis_url();
+    let app = crate::helpers::spawn_app_with(&[
+        ("REDIS_URL", redis.as_str()),
+        ("CACHE_KEY_PREFIX", p.as_str()),
+    ])
+    .await;
+    let org = app.create_tenant("gone-soon").await;
+    let org_id = org["id"].as_i64().unwrap() as i32;
+    let (uid, token) = app.create_user("member@example.com", false);
+    app.add_member(uid, org_id, "org-view");
+    let me = crate::helpers::Caller::new(&app, Some(&token), None);
+    let path = format!("/api/v1/users/{uid}/");
+    let (status, before) = me.get(&path).await;
+    assert_eq!(status, 200, "{before}");
+    assert_eq!(
+        before["organizations"][0]["shortcode"], "gone-soon",
+        "{before}"
+    );
+
+    let out = Command::new(env!("CARGO_BIN_EXE_plio"))
+        .args(["tenant", "drop", "gone-soon", "--yes"])
+        .env("DATABASE_URL", &app.db.url)
+        .env("REDIS_URL", &redis)
+        .env("CACHE_KEY_PREFIX", &p)
+        .env("RUST_LOG", "warn")
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let (status, after) = me.get(&path).await;
+    assert_eq!(status, 200, "{after}");
+    assert_eq!(after["organizations"], json!([]), "{after}");
+}

@@ -1,0 +1,225 @@
+//! What a write makes stale and how it is removed: SPEC 6.3's table lives here, in
+//! [`Invalidations`]' methods, and every write path (handlers, provisioning, the CLI) goes
+//! through them; entries are removed after COMMIT, whole tenants by clearing their key space.
+//!
+//! | entry | built from | made stale by |
+//! |---|---|---|
+//! | plio | plio, its video, items, questions, question images | [`Invalidations::plios`], [`Invalidations::video`], [`Invalidations::image`] |
+//! | user | user, memberships, role names, organization names | [`Invalidations::user`], [`Invalidations::organization`] |
+//! | a whole tenant | everything in its schema | [`Invalidations::tenant`], [`Invalidations::tenant_dropped`] |
+
+use diesel::pg::PgConnection;
+use diesel::QueryResult;
+
+use super::payloads::plio::PlioEntry;
+use super::payloads::user::UserPayload;
+use crate::db::models::{content, user};
+
+use super::*;
+use crate::db::Database;
+use crate::error::AppError;
+use crate::tenant::Tenant;
+
+/// Entries (and whole tenants) a unit of work makes stale; applied after COMMIT.
+#[derive(Debug, Default, Clone)]
+pub struct Invalidations {
+    entries: Vec<EntryKey>,
+    tenants: Vec<Tenant>,
+}
+
+impl Invalidations {
+    /// Marks one entry stale.
+    pub fn entry(&mut self, key: EntryKey) {
+        if !self.entries.contains(&key) {
+            self.entries.push(key);
+        }
+    }
+    /// Marks every entry of a tenant stale.
+    pub fn tenant(&mut self, tenant: &Tenant) {
+        self.tenants.push(tenant.clone());
+    }
+    /// Nothing registered.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty() && self.tenants.is_empty()
+    }
+
+    // ---- SPEC 6.3 ---------------------------------------------------------------------
+
+    /// Plio rows changed (the plio itself, its items or questions; created, updated, soft or
+    /// bulk deleted, duplicated into, copied into): those plios' entries.
+    pub fn plios(&mut self, tenant: &Tenant, ids: &[i32]) {
+        for id in ids {
+            self.entry(EntryKey::of::<PlioEntry>(tenant, i64::from(*id)));
+        }
+    }
+
+    /// A video changed: the entries of every plio that shows it.
+    pub fn video(
+        &mut self,
+        conn: &mut PgConnection,
+        tenant: &Tenant,
+        video_id: i32,
+    ) -> QueryResult<()> {
+        let ids = content::plios_of_video(conn, video_id)?;
+        self.plios(tenant, &ids);
+        Ok(())
+    }
+
+    /// A question image changed: the entries of every plio whose questions show it.
+    pub fn image(
+        &mut self,
+        conn: &mut PgConnection,
+        tenant: &Tenant,
+        image_id: i32,
+    ) -> QueryResult<()> {
+        let ids = content::plios_of_image(conn, image_id)?;
+        self.plios(tenant, &ids);
+        Ok(())
+    }
+
+    /// A user row or one of their memberships changed: their user entry (plio payloads compose
+    /// the creator from it at read time, so nothing else).
+    pub fn user(&mut self, user_id: i32) {
+        self.entry(EntryKey::global::<UserPayload>(i64::from(user_id)));
+    }
+
+    /// An organization changed (name, settings, key, deletion): every member's user entry,
+    /// which embeds it.
+    pub fn organization(&mut self, conn: &mut PgConnection, org_id: i32) -> QueryResult<()> {
+        for id in user::member_ids(conn, org_id)? {
+            self.user(id);
+        }
+        Ok(())
+    }
+
+    /// A tenant is dropped: its whole key space and its members' user entries (read the
+    /// members before the memberships go).
+    pub fn tenant_dropped(&mut self, tenant: &Tenant, members: &[i32]) {
+        self.tenant(tenant);
+        for id in members {
+            self.user(*id);
+        }
+    }
+}
+
+impl Cache {
+    /// Removes entries (and clears tenants) now. Normally called by [`Cache::write`].
+    pub async fn invalidate(&self, inv: &Invalidations) {
+        for tenant in &inv.tenants {
+            self.clear_schema(tenant.schema().as_str()).await;
+        }
+        if inv.entries.is_empty() {
+            return;
+        }
+        for k in &inv.entries {
+            self.inner.stats.add(k.kind(), Event::Invalidate, 1);
+            tracing::debug!(key = %self.inner.keys.entry(k), "cache INVALIDATE");
+        }
+        match &self.inner.backend {
+            Backend::None => {}
+            Backend::Memory(m) => {
+                let rendered: Vec<(String, String)> = inv
+                    .entries
+                    .iter()
+                    .map(|k| (self.inner.keys.entry(k), k.schema().as_str().to_string()))
+                    .collect();
+                m.invalidate(&rendered);
+            }
+            Backend::Redis(r) => {
+                let rendered: Vec<_> = inv
+                    .entries
+                    .iter()
+                    .map(|k| self.inner.keys.render(k))
+                    .collect();
+                if self
+                    .guarded("invalidate", r.invalidate(&rendered))
+                    .await
+                    .is_none()
+                {
+                    self.remember_failed_invalidations(&inv.entries);
+                }
+            }
+        }
+    }
+
+    /// Clears every entry of one tenant; the cost depends on that tenant's entries only.
+    pub async fn clear_tenant(&self, tenant: &Tenant) -> Option<u64> {
+        self.clear_schema(tenant.schema().as_str()).await
+    }
+
+    async fn clear_schema(&self, schema: &str) -> Option<u64> {
+        tracing::debug!(schema, "cache INVALIDATE tenant");
+        match &self.inner.backend {
+            Backend::None => Some(0),
+            Backend::Memory(m) => {
+                m.clear_tenant(schema);
+                Some(0)
+            }
+            Backend::Redis(r) => {
+                let removed = self
+                    .guarded("clear tenant", r.clear_tenant(&self.inner.keys, schema))
+                    .await;
+                if removed.is_none() {
+                    // Cannot name the keys: clear everything once Redis is back.
+                    self.inner
+                        .breaker
+                        .pending
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .1 = true;
+                }
+                removed
+            }
+        }
+    }
+
+    /// Clears everything under the prefix.
+    pub async fn clear_all(&self) -> Option<u64> {
+        match &self.inner.backend {
+            Backend::None => Some(0),
+            Backend::Memory(m) => {
+                m.clear_all();
+                Some(0)
+            }
+            Backend::Redis(r) => {
+                self.guarded("clear all", r.clear_all(&self.inner.keys))
+                    .await
+            }
+        }
+    }
+
+    /// Runs a write in `tenant`'s scope; entries registered in the [`Invalidations`] are
+    /// removed after the transaction commits (and not at all if it rolls back).
+    pub async fn write<T, F>(&self, db: &Database, tenant: &Tenant, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut PgConnection, &mut Invalidations) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (out, inv) = db
+            .tenant(tenant, move |conn| {
+                let mut inv = Invalidations::default();
+                let out = f(conn, &mut inv)?;
+                Ok((out, inv))
+            })
+            .await?;
+        self.invalidate(&inv).await;
+        Ok(out)
+    }
+
+    /// As [`Cache::write`] for shared tables (users, organizations, memberships).
+    pub async fn write_shared<T, F>(&self, db: &Database, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut PgConnection, &mut Invalidations) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (out, inv) = db
+            .shared(move |conn| {
+                let mut inv = Invalidations::default();
+                let out = f(conn, &mut inv)?;
+                Ok((out, inv))
+            })
+            .await?;
+        self.invalidate(&inv).await;
+        Ok(out)
+    }
+}
