@@ -7,7 +7,13 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut buf = [0u8; N];
     // The OS RNG failing is unrecoverable; refusing to mint a weak secret is the only option.
     if let Err(e) = getrandom::fill(&mut buf) {
-        panic!("operating system random number generator failed: {e}");
+        #[expect(
+            clippy::panic,
+            reason = "a broken OS RNG must never yield a weak secret"
+        )]
+        {
+            panic!("operating system random number generator failed: {e}");
+        }
     }
     buf
 }
@@ -26,7 +32,9 @@ pub fn random_string(len: usize, alphabet: &[u8]) -> String {
     while out.len() < len {
         for b in random_bytes::<64>() {
             if (b as usize) < limit && out.len() < len {
-                out.push(alphabet[b as usize % alphabet.len()] as char);
+                if let Some(&c) = alphabet.get(b as usize % alphabet.len()) {
+                    out.push(c as char);
+                }
             }
         }
     }

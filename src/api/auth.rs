@@ -6,6 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use serde::Deserialize;
 
+use crate::api::extract::body::RawBody;
 use crate::auth::password::HashingGate;
 use crate::auth::tokens::TokenCache;
 use crate::auth::{password, tokens};
@@ -14,7 +15,6 @@ use crate::db::models::login_failure;
 use crate::db::models::user;
 use crate::db::Database;
 use crate::error::{AppError, Code};
-use crate::http::body::RawBody;
 
 /// The fields of a token request.
 #[derive(Debug, Default, Deserialize)]
@@ -50,7 +50,7 @@ pub fn parse_body<T: serde::de::DeserializeOwned>(
     if content_type.starts_with("application/json") {
         let value: serde_json::Value =
             serde_json::from_slice(body).map_err(|_| AppError::new(Code::InvalidJson))?;
-        crate::http::body::refuse_nul(&value)?;
+        crate::api::extract::body::refuse_nul(&value)?;
         serde_json::from_value(value)
             .map_err(|_| AppError::with_detail(Code::Invalid, "Every field must be a string."))
     } else if content_type.starts_with("application/x-www-form-urlencoded") || body.is_empty() {

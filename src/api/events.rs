@@ -5,12 +5,12 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::api::extract::body::JsonBody;
 use crate::api::input::Input;
 use crate::auth::AuthUser;
 use crate::db::models::learner::{self, Event, EventChanges, EVENT_TYPES};
 use crate::db::Database;
 use crate::error::{AppError, Code};
-use crate::http::body::JsonBody;
 use crate::tenant::Tenant;
 
 /// Query of the event list.

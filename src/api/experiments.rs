@@ -6,6 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
 use crate::api::content::{accessible_head, check_may_create, plio_payload_by_id, PlioRef};
+use crate::api::extract::body::JsonBody;
 use crate::api::input::Input;
 use crate::api::sessions::experiment_payload;
 use crate::auth::AuthUser;
@@ -13,7 +14,6 @@ use crate::cache::Cache;
 use crate::db::models::learner::{self, ExperimentChanges};
 use crate::db::Database;
 use crate::error::AppError;
-use crate::http::body::JsonBody;
 use crate::tenant::Tenant;
 
 fn read_experiment(input: &mut Input, partial: bool) -> ExperimentChanges {

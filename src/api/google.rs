@@ -8,6 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use crate::api::auth::parse_body;
+use crate::api::extract::body::RawBody;
 use crate::auth::google::{GoogleClient, GoogleError};
 use crate::auth::tokens;
 use crate::cache::Cache;
@@ -15,7 +16,6 @@ use crate::config::Settings;
 use crate::db::models::user::{self, ProviderProfile};
 use crate::db::Database;
 use crate::error::{AppError, Code};
-use crate::http::body::RawBody;
 
 /// The fields of a convert-token request.
 #[derive(Debug, Default, Deserialize)]

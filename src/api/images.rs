@@ -12,6 +12,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 
 use crate::api::content::check_may_create;
+use crate::api::extract::body::JsonBody;
+use crate::api::extract::body::MAX_BODY;
 use crate::api::input::Input;
 use crate::api::videos::may_use;
 use crate::auth::AuthUser;
@@ -20,8 +22,6 @@ use crate::config::Settings;
 use crate::db::models::content::{self, Image};
 use crate::db::Database;
 use crate::error::{AppError, Code};
-use crate::http::body::JsonBody;
-use crate::http::middleware::MAX_BODY;
 use crate::tenant::Tenant;
 
 /// The image type of some bytes, by their signature: (extension, content type).
@@ -32,7 +32,7 @@ pub fn sniff(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
         Some(("png", "image/png"))
     } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
         Some(("gif", "image/gif"))
-    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+    } else if bytes.starts_with(b"RIFF") && bytes.get(8..12) == Some(b"WEBP".as_slice()) {
         Some(("webp", "image/webp"))
     } else {
         None
@@ -55,7 +55,9 @@ struct Upload {
 
 fn multipart_error(e: actix_multipart::MultipartError) -> AppError {
     match e {
-        actix_multipart::MultipartError::Payload(p) if crate::http::body::is_body_timeout(&p) => {
+        actix_multipart::MultipartError::Payload(p)
+            if crate::api::extract::body::is_body_timeout(&p) =>
+        {
             AppError::new(Code::RequestTimeout)
         }
         _ => AppError::with_detail(Code::BadRequest, "The multipart body could not be read."),
@@ -81,7 +83,7 @@ async fn read_upload(mut form: Multipart) -> Result<Upload, AppError> {
             ));
         }
         overhead += PART_OVERHEAD;
-        if overhead > crate::http::middleware::UPLOAD_SLACK {
+        if overhead > crate::api::extract::body::UPLOAD_SLACK {
             return Err(too_large());
         }
         let mut field = field.map_err(multipart_error)?;
@@ -178,7 +180,7 @@ pub async fn create_image(
     // on the origin the upload was addressed to.
     let stored = match &settings.media_url {
         Some(base) => format!("{}{}", base.trim_end_matches('/'), url),
-        None => match crate::http::addressed_base(&req) {
+        None => match crate::api::extract::addressed_base(&req) {
             Some(base) => format!("{base}{url}"),
             None => url.clone(),
         },

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::api::content::{accessible_head, head_in, list_scope, PlioRef};
+use crate::api::extract::body::JsonBody;
 use crate::api::input::Input;
 use crate::auth::AuthUser;
 use crate::cache::payloads::plio::{self as payload};
@@ -13,7 +14,6 @@ use crate::cache::Cache;
 use crate::db::models::content::{self, ItemChanges};
 use crate::db::Database;
 use crate::error::{AppError, Code};
-use crate::http::body::JsonBody;
 use crate::tenant::Tenant;
 
 /// Query of the list.
@@ -106,7 +106,7 @@ pub async fn create_item(
             Ok(payload::with_details(conn, vec![item])?)
         })
         .await?;
-    Ok(HttpResponse::Created().json(&item[0]))
+    Ok(HttpResponse::Created().json(item.first()))
 }
 
 /// The item and its plio, if the caller may edit that plio.
@@ -136,7 +136,7 @@ pub async fn get_item(
             Ok(payload::with_details(conn, vec![item])?)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(&item[0]))
+    Ok(HttpResponse::Ok().json(item.first()))
 }
 
 /// `PUT|PATCH /api/v1/items/{id}/` (moving an item needs edit rights on both plios).
@@ -177,7 +177,7 @@ pub async fn update_item(
             Ok(payload::with_details(conn, vec![item])?)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(&item[0]))
+    Ok(HttpResponse::Ok().json(item.first()))
 }
 
 /// `DELETE /api/v1/items/{id}/`: soft delete, cascading to its question.

@@ -8,6 +8,7 @@
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
+use crate::api::extract::body::JsonBody;
 use crate::api::input::Input;
 use crate::auth::permissions::may_manage;
 use crate::auth::AuthUser;
@@ -16,7 +17,6 @@ use crate::cache::Cache;
 use crate::db::models::{membership, organization, role};
 use crate::db::Database;
 use crate::error::{AppError, Code};
-use crate::http::body::JsonBody;
 use crate::tenant::Tenant;
 
 /// Query of the list.

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod content;
 pub mod events;
 pub mod experiments;
+pub mod extract;
 pub mod google;
 pub mod health;
 pub mod images;

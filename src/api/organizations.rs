@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::api::extract::body::JsonBody;
 use crate::api::input::Input;
 use crate::auth::AuthUser;
 use crate::cache::Cache;
@@ -16,7 +17,6 @@ use crate::db::models::organization::{self as model, Domain, Organization, Organ
 use crate::db::schema::{organization, organizations_domain};
 use crate::db::Database;
 use crate::error::{AppError, Code};
-use crate::http::body::JsonBody;
 use crate::tenancy::provisioning::{self, NewTenant};
 use crate::tenancy::TenantRegistry;
 use crate::tenant::validate_domain;

@@ -7,11 +7,11 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use crate::api::auth::parse_body;
+use crate::api::extract::body::RawBody;
 use crate::auth::{otp as codes, tokens};
 use crate::db::models::{otp, user};
 use crate::db::Database;
 use crate::error::{AppError, Code};
-use crate::http::body::RawBody;
 
 #[derive(Debug, Default, Deserialize)]
 struct OtpRequest {

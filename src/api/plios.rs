@@ -5,12 +5,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::api::extract::body::JsonBody;
 use crate::auth::AuthUser;
 use crate::db::models::membership;
 use crate::db::models::plio::{self, Visibility, PAGE_SIZE};
 use crate::db::Database;
 use crate::error::{AppError, Code};
-use crate::http::body::JsonBody;
 use crate::tenant::Tenant;
 
 /// Query parameters of the list.
@@ -98,7 +98,7 @@ fn page_url(req: &HttpRequest, page: i64) -> String {
     let sep = if query.is_empty() { "" } else { "?" };
     format!(
         "{}{}{sep}{query}",
-        crate::http::addressed_base(req).unwrap_or_default(),
+        crate::api::extract::addressed_base(req).unwrap_or_default(),
         req.path()
     )
 }

@@ -6,6 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
 use crate::api::content::{accessible_head, list_scope, PlioRef};
+use crate::api::extract::body::JsonBody;
 use crate::api::input::Input;
 use crate::auth::AuthUser;
 use crate::cache::payloads::plio::{self as payload};
@@ -13,7 +14,6 @@ use crate::cache::Cache;
 use crate::db::models::content::{self, QuestionState};
 use crate::db::Database;
 use crate::error::{AppError, Code, FieldErrors};
-use crate::http::body::JsonBody;
 use crate::tenant::Tenant;
 
 /// Overlays the body's fields on `base` (all fields for create).

@@ -3,6 +3,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
+use crate::api::extract::body::JsonBody;
 use crate::api::input::Input;
 use crate::auth::AuthUser;
 use crate::cache::payloads::plio::{self as payload};
@@ -10,7 +11,6 @@ use crate::db::models::content;
 use crate::db::models::learner::{self};
 use crate::db::Database;
 use crate::error::{AppError, Code};
-use crate::http::body::JsonBody;
 use crate::tenant::Tenant;
 
 /// Validates an answer against the item's question: mcq one option index, checkbox distinct

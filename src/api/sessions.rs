@@ -5,6 +5,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::api::content::{head_in, plio_payload_by_id, PlioRef};
+use crate::api::extract::body::JsonBody;
 use crate::api::input::Input;
 use crate::auth::permissions::may_play_plio;
 use crate::auth::AuthUser;
@@ -12,7 +13,6 @@ use crate::cache::Cache;
 use crate::db::models::learner::{self, NewSession, Session, SessionChanges};
 use crate::db::Database;
 use crate::error::{AppError, Code};
-use crate::http::body::JsonBody;
 use crate::tenant::Tenant;
 
 /// The session payload: Plio's fields with the plio (from the cache), the user, the

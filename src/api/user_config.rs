@@ -6,12 +6,12 @@ use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::api::extract::body::JsonBody;
 use crate::auth::AuthUser;
 use crate::cache::{Cache, Invalidations};
 use crate::db::schema::user as user_table;
 use crate::db::Database;
 use crate::error::{AppError, Code};
-use crate::http::body::JsonBody;
 use crate::secrets;
 
 use crate::api::users::{payload, payload_for, self_or_superuser};

@@ -5,6 +5,7 @@ use chrono::Utc;
 use diesel::prelude::*;
 use serde::Deserialize;
 
+use crate::api::extract::body::JsonBody;
 use crate::api::input::Input;
 use crate::auth::tokens::TokenCache;
 use crate::auth::{password, AuthUser};
@@ -14,7 +15,6 @@ use crate::db::models::user::{self, UserChanges};
 use crate::db::schema::{access_token, organization_user, refresh_token, user as user_table};
 use crate::db::Database;
 use crate::error::{AppError, Code};
-use crate::http::body::JsonBody;
 
 /// Reads user payloads through the cache (one round trip for all, one DB load for misses).
 pub async fn payloads(
@@ -28,7 +28,10 @@ pub async fn payloads(
         .collect();
     let found = cache
         .get_or_load_many(&keys, |missing| {
-            let wanted: Vec<i32> = missing.iter().map(|&i| ids[i]).collect();
+            let wanted: Vec<i32> = missing
+                .iter()
+                .filter_map(|&i| ids.get(i).copied())
+                .collect();
             let db = db.clone();
             async move {
                 let loaded = db
@@ -309,7 +312,7 @@ pub async fn update_user(
     // survives when they change their own password.
     let password_changed = changes.password.is_some();
     let keep = (caller.id == id)
-        .then(|| crate::http::auth::bearer_digest(&req))
+        .then(|| crate::api::extract::caller::bearer_digest(&req))
         .flatten();
     let may_change_email = caller.is_superuser;
     let ended = cache

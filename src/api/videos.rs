@@ -4,6 +4,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::api::content::{check_may_create, head_in, PlioRef};
+use crate::api::extract::body::JsonBody;
 use crate::api::input::Input;
 use crate::auth::permissions::may_access_plio;
 use crate::auth::AuthUser;
@@ -11,7 +12,6 @@ use crate::cache::Cache;
 use crate::db::models::content::{self, Video, VideoChanges};
 use crate::db::Database;
 use crate::error::{AppError, Code};
-use crate::http::body::JsonBody;
 use crate::tenant::Tenant;
 
 /// Whether the caller may use something created by `owner` and shown by `plios`: superusers,

@@ -68,7 +68,9 @@ impl MemoryBackend {
         let mut h = DefaultHasher::new();
         key.hash(&mut h);
         let i = (h.finish() as usize) % STRIPES;
-        self.stripes[i].lock().unwrap_or_else(|p| p.into_inner())
+        #[expect(clippy::indexing_slicing, reason = "i < STRIPES, the array's length")]
+        let stripe = &self.stripes[i];
+        stripe.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn tenant_gen(&self, schema: &str) -> u64 {

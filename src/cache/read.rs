@@ -22,13 +22,15 @@ impl Fetched {
     }
     /// Indexes of the misses.
     pub fn misses(&self) -> Vec<usize> {
-        (0..self.keys.len())
-            .filter(|&i| self.values[i].is_none())
+        self.values
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.is_none().then_some(i))
             .collect()
     }
     /// The key at `i`.
-    pub fn key(&self, i: usize) -> &EntryKey {
-        &self.keys[i]
+    pub fn key(&self, i: usize) -> Option<&EntryKey> {
+        self.keys.get(i)
     }
 }
 
@@ -114,15 +116,14 @@ impl Cache {
             Backend::Redis(r) => {
                 let prepared: Vec<(usize, keys::Rendered, &str, &RedisToken)> = encoded
                     .iter()
-                    .filter_map(|(i, json)| match fetched.tokens.get(*i) {
-                        Some(Token::Redis(t)) => Some((
-                            *i,
-                            self.inner.keys.render(&fetched.keys[*i]),
-                            json.as_str(),
-                            t,
-                        )),
-                        _ => None,
-                    })
+                    .filter_map(
+                        |(i, json)| match (fetched.tokens.get(*i), fetched.keys.get(*i)) {
+                            (Some(Token::Redis(t)), Some(key)) => {
+                                Some((*i, self.inner.keys.render(key), json.as_str(), t))
+                            }
+                            _ => None,
+                        },
+                    )
                     .collect();
                 if prepared.is_empty() {
                     return;
@@ -132,7 +133,9 @@ impl Cache {
                 let ttl = self.inner.ttl.as_secs().max(1);
                 if let Some(stored) = self.guarded("fill", r.set_many(&args, ttl)).await {
                     for ((i, rendered, _, _), ok) in prepared.iter().zip(stored) {
-                        self.count_fill(&fetched.keys[*i], &rendered.entry, ok);
+                        if let Some(key) = fetched.keys.get(*i) {
+                            self.count_fill(key, &rendered.entry, ok);
+                        }
                     }
                 }
             }
@@ -181,13 +184,19 @@ impl Cache {
     {
         let fetched = self.fetch(keys).await;
         let mut out: Vec<Option<T>> = (0..keys.len()).map(|i| fetched.get::<T>(i)).collect();
-        let missing: Vec<usize> = (0..keys.len()).filter(|&i| out[i].is_none()).collect();
+        let missing: Vec<usize> = out
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.is_none().then_some(i))
+            .collect();
         if !missing.is_empty() {
             let loaded = load(missing.clone()).await?;
             let pairs: Vec<(usize, &T)> = missing.iter().copied().zip(loaded.iter()).collect();
             self.fill(&fetched, &pairs).await;
             for (i, v) in missing.into_iter().zip(loaded) {
-                out[i] = Some(v);
+                if let Some(slot) = out.get_mut(i) {
+                    *slot = Some(v);
+                }
             }
         }
         Ok(out.into_iter().flatten().collect())

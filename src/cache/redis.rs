@@ -70,10 +70,8 @@ struct Slot<'a> {
 
 impl Slot<'_> {
     fn check<T>(&self, result: RedisResult<T>) -> RedisResult<T> {
-        if result.is_err() {
-            *self.backend.slots[self.index]
-                .write()
-                .unwrap_or_else(|p| p.into_inner()) = None;
+        if let (Err(_), Some(slot)) = (&result, self.backend.slots.get(self.index)) {
+            *slot.write().unwrap_or_else(|p| p.into_inner()) = None;
         }
         result
     }
@@ -113,17 +111,18 @@ impl RedisBackend {
 
     /// A shared connection and its slot (to report it broken).
     async fn conn(&self) -> RedisResult<Slot<'_>> {
-        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
-        let existing = self.slots[i]
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len().max(1);
+        let slot = self
+            .slots
+            .get(i)
+            .ok_or_else(|| pool_error("no connection slots"))?;
+        let existing = slot.read().unwrap_or_else(|p| p.into_inner()).clone();
         let conn = match existing {
             Some(c) => c,
             None => {
                 let object = self.pool.get().await.map_err(pool_error)?;
                 let c = deadpool_redis::Connection::take(object);
-                *self.slots[i].write().unwrap_or_else(|p| p.into_inner()) = Some(c.clone());
+                *slot.write().unwrap_or_else(|p| p.into_inner()) = Some(c.clone());
                 c
             }
         };

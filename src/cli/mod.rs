@@ -74,7 +74,10 @@ pub fn exit(code: ExitCode) -> ! {
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();
     // SAFETY: `_exit` only ends the process; every Rust buffer that matters was flushed above.
-    unsafe { libc::_exit(raw) }
+    #[expect(unsafe_code, reason = "libc::_exit has no safe wrapper; see above")]
+    unsafe {
+        libc::_exit(raw)
+    }
 }
 
 /// Runs a parsed command; errors are printed to stderr with a non-zero exit code.

@@ -71,7 +71,7 @@ impl<B: MessageBody + Unpin> MessageBody for KeepPayload<B> {
 
 /// Reads a chunked body whole, within the deadline and the size limit.
 async fn read_chunked(payload: &mut Payload, timeout: Duration) -> Result<Bytes, AppError> {
-    let limit = crate::http::middleware::MAX_BODY + crate::http::middleware::UPLOAD_SLACK;
+    let limit = crate::api::extract::body::MAX_BODY + crate::api::extract::body::UPLOAD_SLACK;
     let read = async {
         let mut buf = BytesMut::new();
         while let Some(chunk) = payload.next().await {

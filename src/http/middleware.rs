@@ -6,17 +6,12 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::HttpResponse;
 use tracing::Instrument;
 
+use crate::api::extract::body::{MAX_BODY, UPLOAD_SLACK};
 use crate::error::{AppError, Code};
 use crate::http::error::body_for_status;
-
-/// Largest accepted request body (SPEC 5): 10 MiB.
-pub const MAX_BODY: usize = 10 * 1024 * 1024;
-
-/// Room above [`MAX_BODY`] for a multipart upload's part headers.
-pub const UPLOAD_SLACK: usize = 64 * 1024;
 
 /// Whether a raw path or query carries `%00` (a NUL once decoded) or a NUL byte.
 fn has_nul_escape(raw: &str) -> bool {
@@ -24,35 +19,11 @@ fn has_nul_escape(raw: &str) -> bool {
         || raw
             .as_bytes()
             .windows(3)
-            .any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0')
+            .any(|w| matches!(w, [b'%', b'0', b'0']))
 }
 
 /// The response header carrying the request id.
 pub const REQUEST_ID: &str = "x-request-id";
-
-/// The origin and path prefix the client addressed this request to (`https://host/segment`
-/// when a `host/segment` domain matched), for absolute links; `None` when the scheme or host
-/// the request claims (`Host`, `Forwarded`, `X-Forwarded-*`) is not a plain http(s) origin.
-pub fn addressed_base(req: &HttpRequest) -> Option<String> {
-    use actix_web::HttpMessage;
-    let info = req.connection_info();
-    let scheme = info.scheme();
-    let host = info.host();
-    let host_ok = !host.is_empty()
-        && host.len() <= 100
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
-    if !matches!(scheme, "http" | "https") || !host_ok {
-        return None;
-    }
-    let prefix = req
-        .extensions()
-        .get::<crate::http::tenant::PathPrefix>()
-        .map(|p| p.0.clone())
-        .unwrap_or_default();
-    Some(format!("{scheme}://{host}{prefix}"))
-}
 
 fn valid_request_id(v: &HeaderValue) -> Option<String> {
     let s = v.to_str().ok()?;

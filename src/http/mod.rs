@@ -2,8 +2,6 @@
 //! (request context, error shape, tenant resolution, CORS, body deadlines), extractors (bodies,
 //! the caller) and `AppError` → response.
 
-pub mod auth;
-pub mod body;
 pub mod cors;
 pub mod deadline;
 pub mod error;
@@ -11,5 +9,3 @@ pub mod middleware;
 pub mod routes;
 pub mod server;
 pub mod tenant;
-
-pub use middleware::addressed_base;

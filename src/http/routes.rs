@@ -4,9 +4,9 @@
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError, UrlencodedError};
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use crate::api::extract::body::MAX_BODY;
 use crate::api::*;
 use crate::error::{AppError, Code};
-use crate::http::middleware::MAX_BODY;
 
 /// Registers every route and the extractor configuration.
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -133,6 +133,19 @@ impl Application {
         self.port
     }
 
+    /// Builds the server on a runtime of its own and serves until SIGTERM/SIGINT (for
+    /// `plio serve`: callers outside `http` never see the runtime).
+    pub fn serve_blocking(settings: Settings) -> anyhow::Result<()> {
+        actix_web::rt::System::new().block_on(async move {
+            let bind = settings.bind.clone();
+            let app = Self::build(settings)?;
+            tracing::info!(bind = %bind, port = app.port(), "plio serving");
+            app.run_until_stopped().await?;
+            tracing::info!("plio stopped");
+            Ok(())
+        })
+    }
+
     /// Serves until SIGTERM/SIGINT (graceful: in-flight requests finish).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await

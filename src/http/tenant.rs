@@ -4,30 +4,24 @@
 //! first path segment (the segment is stripped before routing), then the host alone; otherwise
 //! the public schema. A tenant that is not [`TenantState::Ready`] answers 503.
 
-use std::future::{ready, Ready};
 use std::sync::Arc;
 
 use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Uri};
 use actix_web::middleware::Next;
-use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use actix_web::{web, HttpMessage};
 
+use crate::api::extract::PathPrefix;
 use crate::error::{AppError, Code};
 use crate::tenancy::registry::Entry;
 use crate::tenancy::{TenantRegistry, TenantState};
-use crate::tenant::Tenant;
 
 /// The request header naming the tenant by shortcode (sent by Plio's web client).
 pub const ORGANIZATION_HEADER: &str = "organization";
 
 /// Paths served without tenant resolution.
 const EXEMPT: &[&str] = &["/healthz", "/readyz", "/metrics"];
-
-/// The path segment removed by a `host/segment` domain match (e.g. `/avantifellows`), kept so
-/// that absolute links (pagination) can be rebuilt as the client addressed them.
-#[derive(Clone, Debug)]
-pub struct PathPrefix(pub String);
 
 /// The outcome of resolution.
 #[derive(Debug)]
@@ -181,19 +175,6 @@ fn rewrite_path(req: &mut ServiceRequest, path: &str) -> Result<(), AppError> {
     req.match_info_mut().get_mut().update(&uri);
     req.head_mut().uri = uri;
     Ok(())
-}
-
-impl FromRequest for Tenant {
-    type Error = AppError;
-    type Future = Ready<Result<Self, Self::Error>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(req.extensions().get::<Tenant>().cloned().ok_or_else(|| {
-            AppError::internal(anyhow::anyhow!(
-                "handler needs a tenant but none was resolved"
-            ))
-        }))
-    }
 }
 
 #[cfg(test)]

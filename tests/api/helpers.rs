@@ -60,7 +60,17 @@ fn template() -> &'static str {
         .load(&mut admin)
         .expect("list databases");
         for d in old {
-            if !d.name.contains(&format!("_{pid}_")) && !d.name.ends_with(&format!("_{pid}")) {
+            // Only leftovers of runs that ended: a concurrent run (another checkout, a
+            // reviewer) keeps its databases.
+            let owner = d
+                .name
+                .trim_start_matches("plio_tpl_")
+                .trim_start_matches("plio_test_")
+                .split('_')
+                .next()
+                .and_then(|p| p.parse::<u32>().ok());
+            let alive = owner.is_some_and(|p| std::path::Path::new(&format!("/proc/{p}")).exists());
+            if !alive {
                 let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", d.name))
                     .execute(&mut admin);
             }

@@ -1,6 +1,15 @@
 //! Integration tests: one binary, one module per area. Every test talks to the real server
 //! over HTTP (or runs the real `plio` binary) against real PostgreSQL.
 
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "a test fails loudly"
+)]
+
+mod architecture;
 mod auth;
 mod cache;
 mod cli;

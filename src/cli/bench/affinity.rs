@@ -1,4 +1,7 @@
 //! CPU affinity for the benchmark: the server on one core, the load generator on another.
+//! The only `unsafe` in plio (a libc call).
+
+#![expect(unsafe_code, reason = "sched_setaffinity has no safe wrapper in libc")]
 
 /// Pins the calling thread to one CPU (Linux; elsewhere a no-op). Best effort.
 pub fn pin_current_thread(cpu: usize) {

@@ -1,5 +1,11 @@
 //! `plio bench`: see the README section "Benchmark". The benchmark lives here, outside the
-//! server's path: CPU affinity and its `unsafe` stay in this module tree.
+//! server's path: CPU affinity and its `unsafe` stay in this module tree
+//! (the only other `unsafe` is `cli::exit`'s `_exit`).
+
+#![expect(
+    clippy::indexing_slicing,
+    reason = "the benchmark indexes vectors it sized itself; a panic ends a measurement, not a request"
+)]
 
 use std::process::ExitCode;
 use std::time::Duration;

@@ -8,6 +8,12 @@ use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use serde_json::{Map, Value};
 
+/// Largest accepted request body (SPEC 5): 10 MiB.
+pub const MAX_BODY: usize = 10 * 1024 * 1024;
+
+/// Room above [`MAX_BODY`] for a multipart upload's part headers.
+pub const UPLOAD_SLACK: usize = 64 * 1024;
+
 use crate::error::{AppError, Code};
 
 /// A parsed JSON request body (`{}` when the request had none).

@@ -1,27 +1,15 @@
-//! `AuthUser` / `MaybeUser`: the caller behind `Authorization: Bearer <token>`.
+//! The `AuthUser` / `MaybeUser` extractors: the caller behind `Authorization: Bearer <token>`.
 
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
 use crate::auth::tokens::TokenCache;
+use crate::auth::{AuthUser, MaybeUser};
 use crate::db::models::token;
 use crate::db::Database;
 use crate::error::{AppError, Code};
 use crate::secrets;
-
-/// An authenticated caller.
-#[derive(Clone, Debug)]
-pub struct AuthUser {
-    /// User id.
-    pub id: i32,
-    /// Platform superuser.
-    pub is_superuser: bool,
-}
-
-/// A caller that may be anonymous.
-#[derive(Clone, Debug)]
-pub struct MaybeUser(pub Option<AuthUser>);
 
 /// The bearer token of a request: `Ok(None)` if absent, `Err` if malformed.
 fn bearer(req: &HttpRequest) -> Result<Option<String>, AppError> {
