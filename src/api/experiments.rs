@@ -30,6 +30,15 @@ fn read_experiment(input: &mut Input, partial: bool) -> ExperimentChanges {
 }
 
 /// `GET /api/v1/experiments/`: the caller's experiments.
+#[utoipa::path(
+    get,
+    path = "/api/v1/experiments/",
+    tag = "experiments",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn list_experiments(
     caller: AuthUser,
     tenant: Tenant,
@@ -50,6 +59,16 @@ pub async fn list_experiments(
 }
 
 /// `POST /api/v1/experiments/` `{name, description, is_test}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/experiments/",
+    tag = "experiments",
+    security(("bearer" = [])),
+    request_body(content = Object, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn create_experiment(
     caller: AuthUser,
     tenant: Tenant,
@@ -72,6 +91,16 @@ pub async fn create_experiment(
 }
 
 /// `GET /api/v1/experiments/{id}/`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/experiments/{id}/",
+    tag = "experiments",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn get_experiment(
     caller: AuthUser,
     tenant: Tenant,
@@ -90,6 +119,17 @@ pub async fn get_experiment(
 }
 
 /// `PUT|PATCH /api/v1/experiments/{id}/`.
+#[utoipa::path(
+    method(put, patch),
+    path = "/api/v1/experiments/{id}/",
+    tag = "experiments",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    request_body(content = Object, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn update_experiment(
     caller: AuthUser,
     tenant: Tenant,
@@ -115,6 +155,16 @@ pub async fn update_experiment(
 }
 
 /// `DELETE /api/v1/experiments/{id}/`.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/experiments/{id}/",
+    tag = "experiments",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    responses(
+        (status = 204, description = "Deleted")
+    )
+)]
 pub async fn delete_experiment(
     caller: AuthUser,
     tenant: Tenant,
@@ -161,6 +211,15 @@ fn read_split(input: &mut Input, required: bool) -> Option<f64> {
 }
 
 /// `GET /api/v1/experiment-plios/`: those of the caller's experiments.
+#[utoipa::path(
+    get,
+    path = "/api/v1/experiment-plios/",
+    tag = "experiments",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn list_experiment_plios(
     caller: AuthUser,
     tenant: Tenant,
@@ -181,6 +240,16 @@ pub async fn list_experiment_plios(
 }
 
 /// `POST /api/v1/experiment-plios/` `{experiment, plio, split_percentage}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/experiment-plios/",
+    tag = "experiments",
+    security(("bearer" = [])),
+    request_body(content = Object, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn create_experiment_plio(
     caller: AuthUser,
     tenant: Tenant,
@@ -219,6 +288,16 @@ pub async fn create_experiment_plio(
 }
 
 /// `GET /api/v1/experiment-plios/{id}/`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/experiment-plios/{id}/",
+    tag = "experiments",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn get_experiment_plio(
     caller: AuthUser,
     tenant: Tenant,
@@ -237,6 +316,17 @@ pub async fn get_experiment_plio(
 }
 
 /// `PUT|PATCH /api/v1/experiment-plios/{id}/` `{split_percentage}`.
+#[utoipa::path(
+    method(put, patch),
+    path = "/api/v1/experiment-plios/{id}/",
+    tag = "experiments",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    request_body(content = Object, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn update_experiment_plio(
     caller: AuthUser,
     tenant: Tenant,
@@ -261,6 +351,16 @@ pub async fn update_experiment_plio(
 }
 
 /// `DELETE /api/v1/experiment-plios/{id}/`.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/experiment-plios/{id}/",
+    tag = "experiments",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    responses(
+        (status = 204, description = "Deleted")
+    )
+)]
 pub async fn delete_experiment_plio(
     caller: AuthUser,
     tenant: Tenant,
@@ -279,6 +379,15 @@ pub async fn delete_experiment_plio(
 // ---- tags ------------------------------------------------------------------------------
 
 /// `GET /api/v1/tags/`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tags/",
+    tag = "experiments",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn list_tags(
     caller: AuthUser,
     tenant: Tenant,
@@ -296,6 +405,16 @@ pub async fn list_tags(
 }
 
 /// `POST /api/v1/tags/` `{name}`: the slug is generated (read-only), unique in the workspace.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tags/",
+    tag = "experiments",
+    security(("bearer" = [])),
+    request_body(content = Object, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn create_tag(
     caller: AuthUser,
     tenant: Tenant,
@@ -317,6 +436,16 @@ pub async fn create_tag(
 }
 
 /// `GET /api/v1/tags/{id}/`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tags/{id}/",
+    tag = "experiments",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn get_tag(
     caller: AuthUser,
     tenant: Tenant,
@@ -335,6 +464,17 @@ pub async fn get_tag(
 }
 
 /// `PUT|PATCH /api/v1/tags/{id}/` `{name}` (members of the workspace's organization).
+#[utoipa::path(
+    method(put, patch),
+    path = "/api/v1/tags/{id}/",
+    tag = "experiments",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    request_body(content = Object, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn update_tag(
     caller: AuthUser,
     tenant: Tenant,
@@ -359,6 +499,16 @@ pub async fn update_tag(
 }
 
 /// `DELETE /api/v1/tags/{id}/`.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/tags/{id}/",
+    tag = "experiments",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    responses(
+        (status = 204, description = "Deleted")
+    )
+)]
 pub async fn delete_tag(
     caller: AuthUser,
     tenant: Tenant,

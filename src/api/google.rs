@@ -30,6 +30,19 @@ struct ConvertRequest {
 const GOOGLE_BACKEND: &str = "google-oauth2";
 
 /// `POST /auth/convert-token/`.
+#[utoipa::path(
+    post,
+    path = "/auth/convert-token/",
+    tag = "google",
+    security(()),
+    request_body(content(
+        (Object = "application/json"),
+        (Object = "application/x-www-form-urlencoded")
+    )),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn convert_token(
     req: HttpRequest,
     body: RawBody,

@@ -10,11 +10,29 @@ use crate::error::{AppError, Code};
 use crate::tenancy::TenantRegistry;
 
 /// Liveness: answers while the process runs.
+#[utoipa::path(
+    get,
+    path = "/healthz/",
+    tag = "health",
+    security(()),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
 /// Readiness: the database answers `SELECT 1`.
+#[utoipa::path(
+    get,
+    path = "/readyz/",
+    tag = "health",
+    security(()),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn readyz(
     db: web::Data<Database>,
     cache: web::Data<Cache>,

@@ -70,6 +70,15 @@ fn require_superuser(user: &AuthUser) -> Result<(), AppError> {
 }
 
 /// `GET /api/v1/organizations/`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/organizations/",
+    tag = "organizations",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn list_organizations(
     user: AuthUser,
     db: web::Data<Database>,
@@ -90,6 +99,16 @@ pub async fn list_organizations(
 }
 
 /// `POST /api/v1/organizations/` `{name, shortcode, domain?}` → 201, schema built atomically.
+#[utoipa::path(
+    post,
+    path = "/api/v1/organizations/",
+    tag = "organizations",
+    security(("bearer" = [])),
+    request_body(content = Object, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn create_organization(
     user: AuthUser,
     body: JsonBody,
@@ -146,6 +165,16 @@ fn invalidate_members(
 }
 
 /// `GET /api/v1/organizations/{id}/` (superusers and that organization's admins).
+#[utoipa::path(
+    get,
+    path = "/api/v1/organizations/{id}/",
+    tag = "organizations",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn get_organization(
     user: AuthUser,
     path: web::Path<i32>,
@@ -163,6 +192,16 @@ pub async fn get_organization(
 
 /// `POST /api/v1/organizations/{id}/rotate-api-key/` (superusers and that organization's
 /// admins): a new api_key from the CSPRNG; the old one stops working at once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/organizations/{id}/rotate-api-key/",
+    tag = "organizations",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn rotate_api_key(
     user: AuthUser,
     path: web::Path<i32>,
@@ -191,6 +230,17 @@ pub async fn rotate_api_key(
 
 /// `PUT|PATCH /api/v1/organizations/{id}/`: name, config and primary domain; the shortcode
 /// and schema name are immutable (the schema is named after the shortcode).
+#[utoipa::path(
+    method(put, patch),
+    path = "/api/v1/organizations/{id}/",
+    tag = "organizations",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    request_body(content = Object, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn update_organization(
     user: AuthUser,
     path: web::Path<i32>,
@@ -282,6 +332,16 @@ fn domain_conflict(e: diesel::result::Error) -> AppError {
 }
 
 /// `DELETE /api/v1/organizations/{id}/`: soft delete; its requests get 404 at once.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/organizations/{id}/",
+    tag = "organizations",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    responses(
+        (status = 204, description = "Deleted")
+    )
+)]
 pub async fn delete_organization(
     user: AuthUser,
     path: web::Path<i32>,
@@ -316,6 +376,17 @@ pub async fn delete_organization(
 }
 
 /// `PATCH /api/v1/organizations/{id}/setting/`: replaces `config.settings`; returns `config`.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/organizations/{id}/setting/",
+    tag = "organizations",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    request_body(content = Object, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn update_organization_setting(
     user: AuthUser,
     path: web::Path<i32>,

@@ -36,6 +36,19 @@ fn mobile_of(body: &OtpRequest) -> Result<String, AppError> {
 }
 
 /// `POST /api/v1/otp/request/` `{mobile}` → 200 `{id, mobile, expires_at, created_at, updated_at}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/otp/request/",
+    tag = "otp",
+    security(()),
+    request_body(content(
+        (Object = "application/json"),
+        (Object = "application/x-www-form-urlencoded")
+    )),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn request_otp(
     req: HttpRequest,
     body: RawBody,
@@ -73,6 +86,19 @@ enum Verdict {
 }
 
 /// `POST /api/v1/otp/verify/` `{mobile, otp}` → a token pair; wrong or expired → 401.
+#[utoipa::path(
+    post,
+    path = "/api/v1/otp/verify/",
+    tag = "otp",
+    security(()),
+    request_body(content(
+        (Object = "application/json"),
+        (Object = "application/x-www-form-urlencoded")
+    )),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn verify_otp(
     req: HttpRequest,
     body: RawBody,

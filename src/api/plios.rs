@@ -14,7 +14,8 @@ use crate::http::body::JsonBody;
 use crate::tenant::Tenant;
 
 /// Query parameters of the list.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     page: Option<String>,
     search: Option<String>,
@@ -26,6 +27,16 @@ fn invalid_page() -> AppError {
 }
 
 /// `GET /api/v1/plios/`: `{count, page_size, next, previous, results, raw_count}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/plios/",
+    tag = "plios",
+    security(("bearer" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn list_plios(
     user: AuthUser,
     tenant: Tenant,
@@ -167,6 +178,16 @@ fn check_video(
 
 /// `POST /api/v1/plios/` `{name, video, status, is_public, failsafe_url, config}`: the caller is
 /// the creator; in an organization only members may create.
+#[utoipa::path(
+    post,
+    path = "/api/v1/plios/",
+    tag = "plios",
+    security(("bearer" = [])),
+    request_body(content = Object, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn create_plio(
     caller: AuthUser,
     tenant: Tenant,
@@ -194,6 +215,16 @@ pub async fn create_plio(
 }
 
 /// `GET /api/v1/plios/{uuid}/`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/plios/{uuid}/",
+    tag = "plios",
+    security(("bearer" = [])),
+    params(("uuid" = String, Path, description = "The plio's uuid")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn get_plio(
     caller: AuthUser,
     tenant: Tenant,
@@ -216,6 +247,17 @@ pub async fn get_plio(
 }
 
 /// `PUT|PATCH /api/v1/plios/{uuid}/` (the uuid itself is immutable).
+#[utoipa::path(
+    method(put, patch),
+    path = "/api/v1/plios/{uuid}/",
+    tag = "plios",
+    security(("bearer" = [])),
+    params(("uuid" = String, Path, description = "The plio's uuid")),
+    request_body(content = Object, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn update_plio(
     caller: AuthUser,
     tenant: Tenant,
@@ -244,6 +286,16 @@ pub async fn update_plio(
 }
 
 /// `DELETE /api/v1/plios/{uuid}/`: soft delete, cascading to items and questions.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/plios/{uuid}/",
+    tag = "plios",
+    security(("bearer" = [])),
+    params(("uuid" = String, Path, description = "The plio's uuid")),
+    responses(
+        (status = 204, description = "Deleted")
+    )
+)]
 pub async fn delete_plio(
     caller: AuthUser,
     tenant: Tenant,
@@ -266,6 +318,16 @@ pub async fn delete_plio(
 
 /// `GET /api/v1/plios/{uuid}/play/`: anyone for a public plio; a private one only for its
 /// creator (everyone else, superusers included, gets 404).
+#[utoipa::path(
+    get,
+    path = "/api/v1/plios/{uuid}/play/",
+    tag = "plios",
+    security((), ("bearer" = [])),
+    params(("uuid" = String, Path, description = "The plio's uuid")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn play_plio(
     caller: MaybeUser,
     tenant: Tenant,
@@ -288,6 +350,17 @@ pub async fn play_plio(
 }
 
 /// `PATCH /api/v1/plios/{uuid}/setting/`: replaces `config.settings`; returns `config`.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/plios/{uuid}/setting/",
+    tag = "plios",
+    security(("bearer" = [])),
+    params(("uuid" = String, Path, description = "The plio's uuid")),
+    request_body(content = Object, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn update_plio_setting(
     caller: AuthUser,
     tenant: Tenant,
@@ -321,6 +394,16 @@ pub async fn update_plio_setting(
 
 /// `POST /api/v1/plios/{uuid}/duplicate/`: a draft copy in the same workspace (new uuid, new
 /// video, items, questions and images), created by the caller.
+#[utoipa::path(
+    post,
+    path = "/api/v1/plios/{uuid}/duplicate/",
+    tag = "plios",
+    security(("bearer" = [])),
+    params(("uuid" = String, Path, description = "The plio's uuid")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn duplicate_plio(
     caller: AuthUser,
     tenant: Tenant,
@@ -347,6 +430,17 @@ pub async fn duplicate_plio(
 /// `POST /api/v1/plios/{uuid}/copy/` `{workspace: <shortcode>}`: a draft copy in another
 /// workspace. 400 without `workspace`, 404 for an unknown one, 403 unless the caller may
 /// create content there (member, superuser, or the personal workspace).
+#[utoipa::path(
+    post,
+    path = "/api/v1/plios/{uuid}/copy/",
+    tag = "plios",
+    security(("bearer" = [])),
+    params(("uuid" = String, Path, description = "The plio's uuid")),
+    request_body(content = Object, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn copy_plio(
     caller: AuthUser,
     tenant: Tenant,

@@ -60,6 +60,15 @@ fn validate_answer(
 }
 
 /// `GET /api/v1/session-answers/`: answers of the caller's sessions.
+#[utoipa::path(
+    get,
+    path = "/api/v1/session-answers/",
+    tag = "session_answers",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn list_answers(
     caller: AuthUser,
     tenant: Tenant,
@@ -78,6 +87,16 @@ fn answer_json(a: learner::Answer) -> Value {
 }
 
 /// `POST /api/v1/session-answers/` `{session, item, answer}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/session-answers/",
+    tag = "session_answers",
+    security(("bearer" = [])),
+    request_body(content = Object, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn create_answer(
     caller: AuthUser,
     tenant: Tenant,
@@ -123,6 +142,16 @@ fn own_answer(
 }
 
 /// `GET /api/v1/session-answers/{id}/`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/session-answers/{id}/",
+    tag = "session_answers",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn get_answer(
     caller: AuthUser,
     tenant: Tenant,
@@ -137,6 +166,17 @@ pub async fn get_answer(
 }
 
 /// `PUT|PATCH /api/v1/session-answers/{id}/` `{answer}`.
+#[utoipa::path(
+    method(put, patch),
+    path = "/api/v1/session-answers/{id}/",
+    tag = "session_answers",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    request_body(content = Object, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn update_answer(
     caller: AuthUser,
     tenant: Tenant,
@@ -162,6 +202,16 @@ pub async fn update_answer(
 }
 
 /// `DELETE /api/v1/session-answers/{id}/`: soft-deletes one of the caller's answers.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/session-answers/{id}/",
+    tag = "session_answers",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    responses(
+        (status = 204, description = "Deleted")
+    )
+)]
 pub async fn delete_answer(
     caller: AuthUser,
     tenant: Tenant,

@@ -151,12 +151,23 @@ fn check_experiment(
 }
 
 /// Query of the session list.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SessionQuery {
     plio: Option<String>,
 }
 
 /// `GET /api/v1/sessions/` (`?plio=<uuid>`): the caller's own sessions, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/sessions/",
+    tag = "sessions",
+    security(("bearer" = [])),
+    params(SessionQuery),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn list_sessions(
     caller: AuthUser,
     tenant: Tenant,
@@ -187,6 +198,16 @@ pub async fn list_sessions(
 }
 
 /// `POST /api/v1/sessions/` `{plio: <id>, retention?, watch_time?, has_video_played?, experiment?}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/sessions/",
+    tag = "sessions",
+    security(("bearer" = [])),
+    request_body(content = Object, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn create_session(
     caller: AuthUser,
     tenant: Tenant,
@@ -231,6 +252,16 @@ pub async fn create_session(
 }
 
 /// `GET /api/v1/sessions/{id}/` (own only).
+#[utoipa::path(
+    get,
+    path = "/api/v1/sessions/{id}/",
+    tag = "sessions",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn get_session(
     caller: AuthUser,
     tenant: Tenant,
@@ -249,6 +280,17 @@ pub async fn get_session(
 }
 
 /// `PUT|PATCH /api/v1/sessions/{id}/`: retention, watch time, video-played flag, experiment.
+#[utoipa::path(
+    method(put, patch),
+    path = "/api/v1/sessions/{id}/",
+    tag = "sessions",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    request_body(content = Object, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn update_session(
     caller: AuthUser,
     tenant: Tenant,
@@ -280,6 +322,16 @@ pub async fn update_session(
 }
 
 /// `DELETE /api/v1/sessions/{id}/`: soft delete with its answers and events.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/sessions/{id}/",
+    tag = "sessions",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    responses(
+        (status = 204, description = "Deleted")
+    )
+)]
 pub async fn delete_session(
     caller: AuthUser,
     tenant: Tenant,

@@ -45,6 +45,17 @@ async fn replace_config(
 }
 
 /// `PATCH /api/v1/users/{id}/setting/`: replaces `config.settings`; returns `config`.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/users/{id}/setting/",
+    tag = "user_config",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    request_body(content = Object, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn update_user_setting(
     caller: AuthUser,
     path: web::Path<i32>,
@@ -75,6 +86,16 @@ pub async fn update_user_setting(
 }
 
 /// `GET /api/v1/users/{id}/config/`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}/config/",
+    tag = "user_config",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn get_user_config(
     caller: AuthUser,
     path: web::Path<i32>,
@@ -87,6 +108,17 @@ pub async fn get_user_config(
 }
 
 /// `PATCH /api/v1/users/{id}/config/` `{"config": {...}}` with Plio's messages.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/users/{id}/config/",
+    tag = "user_config",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    request_body(content = Object, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn update_user_config(
     caller: AuthUser,
     path: web::Path<i32>,
@@ -120,12 +152,23 @@ pub async fn update_user_config(
 }
 
 /// Query of `users/token/`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TokenQuery {
     token: Option<String>,
 }
 
 /// `GET /api/v1/users/token/?token=`: the user an access token belongs to.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/token/",
+    tag = "user_config",
+    security(("bearer" = [])),
+    params(TokenQuery),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn get_user_by_token(
     caller: AuthUser,
     query: web::Query<TokenQuery>,

@@ -90,7 +90,8 @@ pub(crate) fn user_key(id: i32) -> EntryKey {
 }
 
 /// Query filters of the list.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     ids: Option<String>,
     organization: Option<String>,
@@ -100,6 +101,16 @@ pub struct ListQuery {
 /// `GET /api/v1/users/` (superusers): `?ids=1,2`, `?organization=<id>`, `?email=<exact>`.
 /// As Plio: empty filters are absent; `ids` with no valid integer is ignored; a
 /// non-integer `organization` matches nothing.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/",
+    tag = "users",
+    security(("bearer" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn list_users(
     caller: AuthUser,
     query: web::Query<ListQuery>,
@@ -216,6 +227,16 @@ fn email_conflict(e: diesel::result::Error) -> AppError {
 }
 
 /// `POST /api/v1/users/` (superusers) `{email, password, first_name, last_name, mobile}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/",
+    tag = "users",
+    security(("bearer" = [])),
+    request_body(content = Object, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn create_user(
     caller: AuthUser,
     body: JsonBody,
@@ -268,6 +289,16 @@ pub async fn create_user(
 }
 
 /// `GET /api/v1/users/{id}/` (self or superuser).
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}/",
+    tag = "users",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn get_user(
     caller: AuthUser,
     path: web::Path<i32>,
@@ -281,6 +312,17 @@ pub async fn get_user(
 
 /// `PUT|PATCH /api/v1/users/{id}/` (self or superuser). `password` is stored as an Argon2id
 /// hash; `is_superuser` is read-only; `status` and `is_active` are for superusers.
+#[utoipa::path(
+    method(put, patch),
+    path = "/api/v1/users/{id}/",
+    tag = "users",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    request_body(content = Object, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn update_user(
     caller: AuthUser,
     path: web::Path<i32>,
@@ -362,6 +404,16 @@ pub async fn update_user(
 }
 
 /// `DELETE /api/v1/users/{id}/` (self or superuser): soft delete; the user's tokens end.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/{id}/",
+    tag = "users",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    responses(
+        (status = 204, description = "Deleted")
+    )
+)]
 pub async fn delete_user(
     caller: AuthUser,
     path: web::Path<i32>,
