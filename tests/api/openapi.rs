@@ -170,3 +170,45 @@ async fn the_docs_page_is_served_from_vendored_assets() {
     assert_eq!(res.status(), 404);
     assert_eq!(res.json::<Value>().await.unwrap()["code"], "not_found");
 }
+
+/// Found by Schemathesis: a `settings` body nested near serde_json's 128-level limit was stored
+/// under the organization's `config` one level deeper, and every later read of the organization
+/// (and of its members' payloads) failed with a 500.
+#[actix_web::test]
+async fn deeply_nested_bodies_are_refused_before_they_are_stored() {
+    let app = spawn_app().await;
+    let (_, token) = app.superuser();
+    let nested = |depth: usize| {
+        let mut v = serde_json::json!(1);
+        for _ in 0..depth {
+            v = serde_json::json!({ "a": v });
+        }
+        v
+    };
+    let (status, body) = app
+        .call(
+            "PATCH",
+            "/api/v1/organizations/1/setting/",
+            Some(&token),
+            None,
+            Some(nested(126)),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["code"], "invalid");
+    let (status, body) = app
+        .call("GET", "/api/v1/organizations/1/", Some(&token), None, None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // Ordinary nesting is kept.
+    let (status, body) = app
+        .call(
+            "PATCH",
+            "/api/v1/organizations/1/setting/",
+            Some(&token),
+            None,
+            Some(nested(20)),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
