@@ -14,7 +14,7 @@ BIN=./target/debug/plio
 PORT="${SCHEMATHESIS_PORT:-18765}"
 PGURL="postgres://postgres@127.0.0.1:5432"
 DB="plio_schemathesis_$$"
-OUT="${SCHEMATHESIS_OUT:-target/schemathesis}"
+OUT="$(pwd)/${SCHEMATHESIS_OUT:-target/schemathesis}"
 MAX_TIME="${SCHEMATHESIS_MAX_TIME:-200}"
 EMAIL=fuzz-admin@example.com
 PASSWORD=fuzz-admin-password-1
@@ -77,7 +77,8 @@ TOKEN=$(curl -sf "http://$BIND/auth/token/" \
 #   turns every later call into a 404 tenant_not_found;
 # - POST /auth/revoke-token/ is kept (the fuzzer cannot guess the token).
 set +e
-"$VENV/bin/schemathesis" run "http://$BIND/api/v1/docs/openapi.json" \
+# Run from the output directory: Schemathesis keeps its cache (.schemathesis/) in the cwd.
+(cd "$OUT" && "$VENV/bin/schemathesis" run "http://$BIND/api/v1/docs/openapi.json" \
     --url "http://$BIND" \
     -H "Authorization: Bearer $TOKEN" \
     -H "Organization: $ORG" \
@@ -92,7 +93,7 @@ set +e
     --seed "${SCHEMATHESIS_SEED:-1}" \
     --no-color \
     --report junit --report-dir "$OUT" \
-    "$@" | tee "$OUT/output.txt"
+    "$@") | tee "$OUT/output.txt"
 status=${PIPESTATUS[0]}
 set -e
 

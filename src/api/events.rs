@@ -28,7 +28,7 @@ pub struct EventQuery {
     security(("bearer" = [])),
     params(EventQuery),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = Vec<crate::db::models::learner::Event>)
     )
 )]
 pub async fn list_events(
@@ -110,7 +110,7 @@ fn own_session(
     security(("bearer" = [])),
     request_body(content = Object, content_type = "application/json"),
     responses(
-        (status = 201, description = "Success", body = serde_json::Value)
+        (status = 201, description = "Success", body = crate::db::models::learner::Event)
     )
 )]
 pub async fn create_event(
@@ -155,7 +155,7 @@ fn own_event(
     security(("bearer" = [])),
     params(("id" = i32, Path, description = "Integer id")),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = crate::db::models::learner::Event)
     )
 )]
 pub async fn get_event(
@@ -181,7 +181,7 @@ pub async fn get_event(
     params(("id" = i32, Path, description = "Integer id")),
     request_body(content = Object, content_type = "application/json"),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = crate::db::models::learner::Event)
     )
 )]
 pub async fn update_event(

@@ -385,7 +385,7 @@ pub async fn delete_experiment_plio(
     tag = "experiments",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = Vec<crate::db::models::learner::Tag>)
     )
 )]
 pub async fn list_tags(
@@ -412,7 +412,7 @@ pub async fn list_tags(
     security(("bearer" = [])),
     request_body(content = Object, content_type = "application/json"),
     responses(
-        (status = 201, description = "Success", body = serde_json::Value)
+        (status = 201, description = "Success", body = crate::db::models::learner::Tag)
     )
 )]
 pub async fn create_tag(
@@ -443,7 +443,7 @@ pub async fn create_tag(
     security(("bearer" = [])),
     params(("id" = i32, Path, description = "Integer id")),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = crate::db::models::learner::Tag)
     )
 )]
 pub async fn get_tag(
@@ -472,7 +472,7 @@ pub async fn get_tag(
     params(("id" = i32, Path, description = "Integer id")),
     request_body(content = Object, content_type = "application/json"),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = crate::db::models::learner::Tag)
     )
 )]
 pub async fn update_tag(

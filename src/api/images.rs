@@ -142,7 +142,7 @@ fn store(root: PathBuf, bytes: Vec<u8>, ext: &'static str) -> std::io::Result<St
     security(("bearer" = [])),
     request_body(content = Object, content_type = "multipart/form-data"),
     responses(
-        (status = 201, description = "Success", body = serde_json::Value)
+        (status = 201, description = "Success", body = crate::db::models::content::Image)
     )
 )]
 pub async fn create_image(
@@ -233,7 +233,7 @@ pub(crate) fn image_with_access(
     tag = "images",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = Vec<crate::db::models::content::Image>)
     )
 )]
 pub async fn list_images(
@@ -256,7 +256,7 @@ pub async fn list_images(
     security(("bearer" = [])),
     params(("id" = i32, Path, description = "Integer id")),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = crate::db::models::content::Image)
     )
 )]
 pub async fn get_image(
@@ -284,7 +284,7 @@ pub async fn get_image(
     params(("id" = i32, Path, description = "Integer id")),
     request_body(content = Object, content_type = "application/json"),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = crate::db::models::content::Image)
     )
 )]
 pub async fn update_image(

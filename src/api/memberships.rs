@@ -60,7 +60,7 @@ fn scope(conn: &mut diesel::PgConnection, caller: &AuthUser) -> Result<Option<Ve
     security(("bearer" = [])),
     params(ListQuery),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = Vec<crate::db::models::membership::MembershipWithUser>)
     )
 )]
 pub async fn list_memberships(
@@ -104,7 +104,7 @@ pub async fn list_memberships(
     security(("bearer" = [])),
     params(("id" = i32, Path, description = "Integer id")),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = crate::db::models::membership::MembershipWithUser)
     )
 )]
 pub async fn get_membership(
@@ -151,7 +151,7 @@ fn allowed(caller_role: Option<&str>, role: &str) -> bool {
     security(("bearer" = [])),
     request_body(content = Object, content_type = "application/json"),
     responses(
-        (status = 201, description = "Success", body = serde_json::Value)
+        (status = 201, description = "Success", body = crate::db::models::membership::MembershipWithUser)
     )
 )]
 pub async fn create_membership(
@@ -222,7 +222,7 @@ pub async fn create_membership(
     params(("id" = i32, Path, description = "Integer id")),
     request_body(content = Object, content_type = "application/json"),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = crate::db::models::membership::MembershipWithUser)
     )
 )]
 pub async fn update_membership(

@@ -24,7 +24,7 @@ use crate::tenancy::TenantRegistry;
 use crate::tenant::validate_domain;
 
 /// The organization payload (api_key included: only superusers and its admins see it).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OrganizationPayload {
     id: i32,
     name: String,
@@ -76,7 +76,7 @@ fn require_superuser(user: &AuthUser) -> Result<(), AppError> {
     tag = "organizations",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = Vec<OrganizationPayload>)
     )
 )]
 pub async fn list_organizations(
@@ -106,7 +106,7 @@ pub async fn list_organizations(
     security(("bearer" = [])),
     request_body(content = Object, content_type = "application/json"),
     responses(
-        (status = 201, description = "Success", body = serde_json::Value)
+        (status = 201, description = "Success", body = OrganizationPayload)
     )
 )]
 pub async fn create_organization(
@@ -172,7 +172,7 @@ fn invalidate_members(
     security(("bearer" = [])),
     params(("id" = i32, Path, description = "Integer id")),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = OrganizationPayload)
     )
 )]
 pub async fn get_organization(
@@ -238,7 +238,7 @@ pub async fn rotate_api_key(
     params(("id" = i32, Path, description = "Integer id")),
     request_body(content = Object, content_type = "application/json"),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = OrganizationPayload)
     )
 )]
 pub async fn update_organization(

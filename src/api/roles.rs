@@ -42,7 +42,7 @@ async fn visible(
     tag = "roles",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = Vec<crate::db::models::role::Role>)
     )
 )]
 pub async fn list_roles(
@@ -61,7 +61,7 @@ pub async fn list_roles(
     security(("bearer" = [])),
     params(("id" = i32, Path, description = "Integer id")),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = crate::db::models::role::Role)
     )
 )]
 pub async fn get_role(

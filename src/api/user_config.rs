@@ -166,7 +166,7 @@ pub struct TokenQuery {
     security(("bearer" = [])),
     params(TokenQuery),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = crate::cache::payloads::user::UserPayload)
     )
 )]
 pub async fn get_user_by_token(

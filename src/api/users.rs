@@ -108,7 +108,7 @@ pub struct ListQuery {
     security(("bearer" = [])),
     params(ListQuery),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = Vec<crate::cache::payloads::user::UserPayload>)
     )
 )]
 pub async fn list_users(
@@ -234,7 +234,7 @@ fn email_conflict(e: diesel::result::Error) -> AppError {
     security(("bearer" = [])),
     request_body(content = Object, content_type = "application/json"),
     responses(
-        (status = 201, description = "Success", body = serde_json::Value)
+        (status = 201, description = "Success", body = crate::cache::payloads::user::UserPayload)
     )
 )]
 pub async fn create_user(
@@ -296,7 +296,7 @@ pub async fn create_user(
     security(("bearer" = [])),
     params(("id" = i32, Path, description = "Integer id")),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = crate::cache::payloads::user::UserPayload)
     )
 )]
 pub async fn get_user(
@@ -320,7 +320,7 @@ pub async fn get_user(
     params(("id" = i32, Path, description = "Integer id")),
     request_body(content = Object, content_type = "application/json"),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = crate::cache::payloads::user::UserPayload)
     )
 )]
 pub async fn update_user(

@@ -79,7 +79,7 @@ fn read_video(input: &mut Input, partial: bool) -> VideoChanges {
     tag = "videos",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = Vec<crate::db::models::content::Video>)
     )
 )]
 pub async fn list_videos(
@@ -102,7 +102,7 @@ pub async fn list_videos(
     security(("bearer" = [])),
     request_body(content = Object, content_type = "application/json"),
     responses(
-        (status = 201, description = "Success", body = serde_json::Value)
+        (status = 201, description = "Success", body = crate::db::models::content::Video)
     )
 )]
 pub async fn create_video(
@@ -132,7 +132,7 @@ pub async fn create_video(
     security(("bearer" = [])),
     params(("id" = i32, Path, description = "Integer id")),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = crate::db::models::content::Video)
     )
 )]
 pub async fn get_video(
@@ -160,7 +160,7 @@ pub async fn get_video(
     params(("id" = i32, Path, description = "Integer id")),
     request_body(content = Object, content_type = "application/json"),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = crate::db::models::content::Video)
     )
 )]
 pub async fn update_video(

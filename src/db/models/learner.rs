@@ -11,7 +11,7 @@ use crate::db::schema::tenant::{
 };
 
 /// A session row.
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = session)]
 pub struct Session {
     pub id: i32,
@@ -30,7 +30,7 @@ pub struct Session {
 }
 
 /// A session answer as Plio lists it inside a session.
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = session_answer)]
 pub struct Answer {
     pub id: i32,
@@ -44,7 +44,7 @@ pub struct Answer {
 }
 
 /// An event row.
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = event)]
 pub struct Event {
     pub id: i32,
@@ -59,7 +59,7 @@ pub struct Event {
 }
 
 /// An experiment row.
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = experiment)]
 pub struct Experiment {
     pub id: i32,
@@ -75,7 +75,7 @@ pub struct Experiment {
 }
 
 /// An experiment-plio row.
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = experiment_plio)]
 pub struct ExperimentPlio {
     pub id: i32,
@@ -87,7 +87,7 @@ pub struct ExperimentPlio {
 }
 
 /// A tag row.
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = tag)]
 pub struct Tag {
     pub id: i32,
