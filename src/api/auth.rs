@@ -17,7 +17,7 @@ use crate::error::{AppError, Code};
 use crate::http::body::RawBody;
 
 /// The fields of a token request.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct TokenRequest {
     grant_type: Option<String>,
     username: Option<String>,
@@ -25,13 +25,13 @@ pub struct TokenRequest {
     refresh_token: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 struct SsoRequest {
     unique_id: Option<String>,
     api_key: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 struct RevokeRequest {
     token: Option<String>,
 }
@@ -91,11 +91,11 @@ fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, AppErr
     tag = "auth",
     security(()),
     request_body(content(
-        (Object = "application/json"),
-        (Object = "application/x-www-form-urlencoded")
+        (TokenRequest = "application/json"),
+        (TokenRequest = "application/x-www-form-urlencoded")
     )),
     responses(
-        (status = 201, description = "Success", body = serde_json::Value)
+        (status = 200, description = "A new token pair", body = crate::auth::tokens::TokenPair)
     )
 )]
 pub async fn create_token(
@@ -227,11 +227,11 @@ async fn password_grant(
     tag = "auth",
     security(()),
     request_body(content(
-        (Object = "application/json"),
-        (Object = "application/x-www-form-urlencoded")
+        (RevokeRequest = "application/json"),
+        (RevokeRequest = "application/x-www-form-urlencoded")
     )),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = Object)
     )
 )]
 pub async fn revoke_token(
@@ -260,11 +260,11 @@ pub async fn revoke_token(
     tag = "auth",
     security(()),
     request_body(content(
-        (Object = "application/json"),
-        (Object = "application/x-www-form-urlencoded")
+        (SsoRequest = "application/json"),
+        (SsoRequest = "application/x-www-form-urlencoded")
     )),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = crate::auth::tokens::TokenPair)
     )
 )]
 pub async fn sso_token(

@@ -108,7 +108,7 @@ fn own_session(
     path = "/api/v1/events/",
     tag = "events",
     security(("bearer" = [])),
-    request_body(content = Object, content_type = "application/json"),
+    request_body(content = crate::api::requests::EventRequest, content_type = "application/json"),
     responses(
         (status = 201, description = "Success", body = crate::db::models::learner::Event)
     )
@@ -179,7 +179,7 @@ pub async fn get_event(
     tag = "events",
     security(("bearer" = [])),
     params(("id" = i32, Path, description = "Integer id")),
-    request_body(content = Object, content_type = "application/json"),
+    request_body(content = crate::api::requests::EventRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "Success", body = crate::db::models::learner::Event)
     )

@@ -64,7 +64,7 @@ pub async fn list_experiments(
     path = "/api/v1/experiments/",
     tag = "experiments",
     security(("bearer" = [])),
-    request_body(content = Object, content_type = "application/json"),
+    request_body(content = crate::api::requests::ExperimentRequest, content_type = "application/json"),
     responses(
         (status = 201, description = "Success", body = serde_json::Value)
     )
@@ -125,7 +125,7 @@ pub async fn get_experiment(
     tag = "experiments",
     security(("bearer" = [])),
     params(("id" = i32, Path, description = "Integer id")),
-    request_body(content = Object, content_type = "application/json"),
+    request_body(content = crate::api::requests::ExperimentRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "Success", body = serde_json::Value)
     )
@@ -245,7 +245,7 @@ pub async fn list_experiment_plios(
     path = "/api/v1/experiment-plios/",
     tag = "experiments",
     security(("bearer" = [])),
-    request_body(content = Object, content_type = "application/json"),
+    request_body(content = crate::api::requests::ExperimentPlioRequest, content_type = "application/json"),
     responses(
         (status = 201, description = "Success", body = serde_json::Value)
     )
@@ -322,7 +322,7 @@ pub async fn get_experiment_plio(
     tag = "experiments",
     security(("bearer" = [])),
     params(("id" = i32, Path, description = "Integer id")),
-    request_body(content = Object, content_type = "application/json"),
+    request_body(content = crate::api::requests::ExperimentPlioRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "Success", body = serde_json::Value)
     )
@@ -410,7 +410,7 @@ pub async fn list_tags(
     path = "/api/v1/tags/",
     tag = "experiments",
     security(("bearer" = [])),
-    request_body(content = Object, content_type = "application/json"),
+    request_body(content = crate::api::requests::TagRequest, content_type = "application/json"),
     responses(
         (status = 201, description = "Success", body = crate::db::models::learner::Tag)
     )
@@ -470,7 +470,7 @@ pub async fn get_tag(
     tag = "experiments",
     security(("bearer" = [])),
     params(("id" = i32, Path, description = "Integer id")),
-    request_body(content = Object, content_type = "application/json"),
+    request_body(content = crate::api::requests::TagRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "Success", body = crate::db::models::learner::Tag)
     )

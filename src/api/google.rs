@@ -19,7 +19,7 @@ use crate::error::{AppError, Code};
 use crate::http::body::RawBody;
 
 /// The fields of a convert-token request.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 struct ConvertRequest {
     grant_type: Option<String>,
     backend: Option<String>,
@@ -36,8 +36,8 @@ const GOOGLE_BACKEND: &str = "google-oauth2";
     tag = "google",
     security(()),
     request_body(content(
-        (Object = "application/json"),
-        (Object = "application/x-www-form-urlencoded")
+        (ConvertRequest = "application/json"),
+        (ConvertRequest = "application/x-www-form-urlencoded")
     )),
     responses(
         (status = 200, description = "Success", body = serde_json::Value)

@@ -140,7 +140,7 @@ fn store(root: PathBuf, bytes: Vec<u8>, ext: &'static str) -> std::io::Result<St
     path = "/api/v1/images/",
     tag = "images",
     security(("bearer" = [])),
-    request_body(content = Object, content_type = "multipart/form-data"),
+    request_body(content = crate::api::requests::ImageUpload, content_type = "multipart/form-data"),
     responses(
         (status = 201, description = "Success", body = crate::db::models::content::Image)
     )
@@ -282,7 +282,7 @@ pub async fn get_image(
     tag = "images",
     security(("bearer" = [])),
     params(("id" = i32, Path, description = "Integer id")),
-    request_body(content = Object, content_type = "application/json"),
+    request_body(content = crate::api::requests::ImageRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "Success", body = crate::db::models::content::Image)
     )

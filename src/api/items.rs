@@ -58,7 +58,7 @@ fn read_item(input: &mut Input, partial: bool) -> (Option<i32>, ItemChanges) {
     security(("bearer" = [])),
     params(ListQuery),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = Vec<crate::cache::payloads::plio::ItemPayload>)
     )
 )]
 pub async fn list_items(
@@ -96,9 +96,9 @@ pub async fn list_items(
     path = "/api/v1/items/",
     tag = "items",
     security(("bearer" = [])),
-    request_body(content = Object, content_type = "application/json"),
+    request_body(content = crate::api::requests::ItemRequest, content_type = "application/json"),
     responses(
-        (status = 201, description = "Success", body = serde_json::Value)
+        (status = 201, description = "Success", body = crate::cache::payloads::plio::ItemPayload)
     )
 )]
 pub async fn create_item(
@@ -150,7 +150,7 @@ fn item_with_access(
     security(("bearer" = [])),
     params(("id" = i32, Path, description = "Integer id")),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = crate::cache::payloads::plio::ItemPayload)
     )
 )]
 pub async fn get_item(
@@ -177,9 +177,9 @@ pub async fn get_item(
     tag = "items",
     security(("bearer" = [])),
     params(("id" = i32, Path, description = "Integer id")),
-    request_body(content = Object, content_type = "application/json"),
+    request_body(content = crate::api::requests::ItemRequest, content_type = "application/json"),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = crate::cache::payloads::plio::ItemPayload)
     )
 )]
 pub async fn update_item(
@@ -260,9 +260,9 @@ pub async fn delete_item(
     path = "/api/v1/items/bulk_delete/",
     tag = "items",
     security(("bearer" = [])),
-    request_body(content = Object, content_type = "application/json"),
+    request_body(content = crate::api::requests::BulkDeleteRequest, content_type = "application/json"),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = String)
     )
 )]
 pub async fn bulk_delete_items(

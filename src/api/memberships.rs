@@ -149,7 +149,7 @@ fn allowed(caller_role: Option<&str>, role: &str) -> bool {
     path = "/api/v1/organization-users/",
     tag = "memberships",
     security(("bearer" = [])),
-    request_body(content = Object, content_type = "application/json"),
+    request_body(content = crate::api::requests::MembershipRequest, content_type = "application/json"),
     responses(
         (status = 201, description = "Success", body = crate::db::models::membership::MembershipWithUser)
     )
@@ -220,7 +220,7 @@ pub async fn create_membership(
     tag = "memberships",
     security(("bearer" = [])),
     params(("id" = i32, Path, description = "Integer id")),
-    request_body(content = Object, content_type = "application/json"),
+    request_body(content = crate::api::requests::MembershipRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "Success", body = crate::db::models::membership::MembershipWithUser)
     )

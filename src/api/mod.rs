@@ -15,6 +15,7 @@ pub mod otp;
 pub mod plios;
 pub mod questions;
 pub mod reports;
+pub mod requests;
 pub mod roles;
 pub mod session_answers;
 pub mod sessions;

@@ -23,6 +23,13 @@ use crate::tenancy::provisioning::{self, NewTenant};
 use crate::tenancy::TenantRegistry;
 use crate::tenant::validate_domain;
 
+/// The answer of `rotate-api-key/`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ApiKey {
+    /// The new key (the old one stops working at once).
+    api_key: String,
+}
+
 /// The organization payload (api_key included: only superusers and its admins see it).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OrganizationPayload {
@@ -104,9 +111,10 @@ pub async fn list_organizations(
     path = "/api/v1/organizations/",
     tag = "organizations",
     security(("bearer" = [])),
-    request_body(content = Object, content_type = "application/json"),
+    request_body(content = crate::api::requests::OrganizationRequest, content_type = "application/json"),
     responses(
-        (status = 201, description = "Success", body = OrganizationPayload)
+        (status = 201, description = "Success", body = OrganizationPayload),
+        (status = 409, description = "The shortcode or domain is taken (tenant creation keeps 409, SPEC 2.2)", body = crate::http::openapi::ErrorBody)
     )
 )]
 pub async fn create_organization(
@@ -199,7 +207,7 @@ pub async fn get_organization(
     security(("bearer" = [])),
     params(("id" = i32, Path, description = "Integer id")),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = ApiKey)
     )
 )]
 pub async fn rotate_api_key(
@@ -225,7 +233,7 @@ pub async fn rotate_api_key(
         })
         .await?;
     tracing::info!(organization_id = id, "api_key rotated");
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "api_key": key })))
+    Ok(HttpResponse::Ok().json(ApiKey { api_key: key }))
 }
 
 /// `PUT|PATCH /api/v1/organizations/{id}/`: name, config and primary domain; the shortcode
@@ -236,7 +244,7 @@ pub async fn rotate_api_key(
     tag = "organizations",
     security(("bearer" = [])),
     params(("id" = i32, Path, description = "Integer id")),
-    request_body(content = Object, content_type = "application/json"),
+    request_body(content = crate::api::requests::OrganizationRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "Success", body = OrganizationPayload)
     )

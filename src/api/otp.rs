@@ -13,7 +13,7 @@ use crate::db::Database;
 use crate::error::{AppError, Code};
 use crate::http::body::RawBody;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 struct OtpRequest {
     mobile: Option<String>,
     otp: Option<String>,
@@ -42,8 +42,8 @@ fn mobile_of(body: &OtpRequest) -> Result<String, AppError> {
     tag = "otp",
     security(()),
     request_body(content(
-        (Object = "application/json"),
-        (Object = "application/x-www-form-urlencoded")
+        (OtpRequest = "application/json"),
+        (OtpRequest = "application/x-www-form-urlencoded")
     )),
     responses(
         (status = 200, description = "Success", body = serde_json::Value)
@@ -92,11 +92,11 @@ enum Verdict {
     tag = "otp",
     security(()),
     request_body(content(
-        (Object = "application/json"),
-        (Object = "application/x-www-form-urlencoded")
+        (OtpRequest = "application/json"),
+        (OtpRequest = "application/x-www-form-urlencoded")
     )),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = crate::auth::tokens::TokenPair)
     )
 )]
 pub async fn verify_otp(

@@ -3,7 +3,6 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::auth::AuthUser;
 use crate::db::models::membership;
@@ -22,6 +21,22 @@ pub struct ListQuery {
     ordering: Option<String>,
 }
 
+/// A page of the plio list (keys in the order Plio's client has always received them).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct PlioPage {
+    /// Plios matching the search.
+    count: i64,
+    /// The next page's URL.
+    next: Option<String>,
+    /// Always 5.
+    page_size: i64,
+    /// The previous page's URL.
+    previous: Option<String>,
+    /// Plios visible before the search.
+    raw_count: i64,
+    results: Vec<plio::PlioListRow>,
+}
+
 fn invalid_page() -> AppError {
     AppError::with_detail(Code::NotFound, "Invalid page.")
 }
@@ -34,7 +49,7 @@ fn invalid_page() -> AppError {
     security(("bearer" = [])),
     params(ListQuery),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = PlioPage)
     )
 )]
 pub async fn list_plios(
@@ -87,14 +102,14 @@ pub async fn list_plios(
     }
     let next = (page < last_page).then(|| page_url(&req, page + 1));
     let previous = (page > 1).then(|| page_url(&req, page - 1));
-    Ok(HttpResponse::Ok().json(json!({
-        "count": count,
-        "page_size": PAGE_SIZE,
-        "next": next,
-        "previous": previous,
-        "results": rows,
-        "raw_count": raw_count,
-    })))
+    Ok(HttpResponse::Ok().json(PlioPage {
+        count,
+        next,
+        page_size: PAGE_SIZE,
+        previous,
+        raw_count,
+        results: rows,
+    }))
 }
 
 /// The absolute URL of another page, as the client addressed this one.
@@ -183,7 +198,7 @@ fn check_video(
     path = "/api/v1/plios/",
     tag = "plios",
     security(("bearer" = [])),
-    request_body(content = Object, content_type = "application/json"),
+    request_body(content = crate::api::requests::PlioRequest, content_type = "application/json"),
     responses(
         (status = 201, description = "Success", body = serde_json::Value)
     )
@@ -253,7 +268,7 @@ pub async fn get_plio(
     tag = "plios",
     security(("bearer" = [])),
     params(("uuid" = String, Path, description = "The plio's uuid")),
-    request_body(content = Object, content_type = "application/json"),
+    request_body(content = crate::api::requests::PlioRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "Success", body = serde_json::Value)
     )
@@ -436,7 +451,7 @@ pub async fn duplicate_plio(
     tag = "plios",
     security(("bearer" = [])),
     params(("uuid" = String, Path, description = "The plio's uuid")),
-    request_body(content = Object, content_type = "application/json"),
+    request_body(content = crate::api::requests::CopyRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "Success", body = serde_json::Value)
     )

@@ -164,7 +164,7 @@ fn check_image(
     tag = "questions",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = Vec<crate::cache::payloads::plio::QuestionPayload>)
     )
 )]
 pub async fn list_questions(
@@ -188,9 +188,9 @@ pub async fn list_questions(
     path = "/api/v1/questions/",
     tag = "questions",
     security(("bearer" = [])),
-    request_body(content = Object, content_type = "application/json"),
+    request_body(content = crate::api::requests::QuestionRequest, content_type = "application/json"),
     responses(
-        (status = 201, description = "Success", body = serde_json::Value)
+        (status = 201, description = "Success", body = crate::cache::payloads::plio::QuestionPayload)
     )
 )]
 pub async fn create_question(
@@ -239,7 +239,7 @@ pub async fn create_question(
     security(("bearer" = [])),
     params(("id" = i32, Path, description = "Integer id")),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = crate::cache::payloads::plio::QuestionPayload)
     )
 )]
 pub async fn get_question(
@@ -267,9 +267,9 @@ pub async fn get_question(
     tag = "questions",
     security(("bearer" = [])),
     params(("id" = i32, Path, description = "Integer id")),
-    request_body(content = Object, content_type = "application/json"),
+    request_body(content = crate::api::requests::QuestionRequest, content_type = "application/json"),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = crate::cache::payloads::plio::QuestionPayload)
     )
 )]
 pub async fn update_question(

@@ -92,7 +92,7 @@ fn answer_json(a: learner::Answer) -> Value {
     path = "/api/v1/session-answers/",
     tag = "session_answers",
     security(("bearer" = [])),
-    request_body(content = Object, content_type = "application/json"),
+    request_body(content = crate::api::requests::AnswerRequest, content_type = "application/json"),
     responses(
         (status = 201, description = "Success", body = serde_json::Value)
     )
@@ -172,7 +172,7 @@ pub async fn get_answer(
     tag = "session_answers",
     security(("bearer" = [])),
     params(("id" = i32, Path, description = "Integer id")),
-    request_body(content = Object, content_type = "application/json"),
+    request_body(content = crate::api::requests::AnswerRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "Success", body = serde_json::Value)
     )

@@ -203,7 +203,7 @@ pub async fn list_sessions(
     path = "/api/v1/sessions/",
     tag = "sessions",
     security(("bearer" = [])),
-    request_body(content = Object, content_type = "application/json"),
+    request_body(content = crate::api::requests::SessionRequest, content_type = "application/json"),
     responses(
         (status = 201, description = "Success", body = serde_json::Value)
     )
@@ -286,7 +286,7 @@ pub async fn get_session(
     tag = "sessions",
     security(("bearer" = [])),
     params(("id" = i32, Path, description = "Integer id")),
-    request_body(content = Object, content_type = "application/json"),
+    request_body(content = crate::api::requests::SessionRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "Success", body = serde_json::Value)
     )

@@ -4,7 +4,7 @@ use actix_web::{web, HttpResponse};
 use chrono::Utc;
 use diesel::prelude::*;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::auth::AuthUser;
 use crate::cache::{Cache, Invalidations};
@@ -116,7 +116,7 @@ pub async fn get_user_config(
     params(("id" = i32, Path, description = "Integer id")),
     request_body(content = Object, content_type = "application/json"),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = crate::api::health::Status)
     )
 )]
 pub async fn update_user_config(
@@ -148,7 +148,9 @@ pub async fn update_user_config(
         ));
     }
     replace_config(&db, &cache, id, move |_| config).await?;
-    Ok(HttpResponse::Ok().json(json!({"status": "config set"})))
+    Ok(HttpResponse::Ok().json(crate::api::health::Status {
+        status: "config set",
+    }))
 }
 
 /// Query of `users/token/`.

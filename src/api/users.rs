@@ -232,7 +232,7 @@ fn email_conflict(e: diesel::result::Error) -> AppError {
     path = "/api/v1/users/",
     tag = "users",
     security(("bearer" = [])),
-    request_body(content = Object, content_type = "application/json"),
+    request_body(content = crate::api::requests::UserRequest, content_type = "application/json"),
     responses(
         (status = 201, description = "Success", body = crate::cache::payloads::user::UserPayload)
     )
@@ -318,7 +318,7 @@ pub async fn get_user(
     tag = "users",
     security(("bearer" = [])),
     params(("id" = i32, Path, description = "Integer id")),
-    request_body(content = Object, content_type = "application/json"),
+    request_body(content = crate::api::requests::UserRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "Success", body = crate::cache::payloads::user::UserPayload)
     )

@@ -100,7 +100,7 @@ pub async fn list_videos(
     path = "/api/v1/videos/",
     tag = "videos",
     security(("bearer" = [])),
-    request_body(content = Object, content_type = "application/json"),
+    request_body(content = crate::api::requests::VideoRequest, content_type = "application/json"),
     responses(
         (status = 201, description = "Success", body = crate::db::models::content::Video)
     )
@@ -158,7 +158,7 @@ pub async fn get_video(
     tag = "videos",
     security(("bearer" = [])),
     params(("id" = i32, Path, description = "Integer id")),
-    request_body(content = Object, content_type = "application/json"),
+    request_body(content = crate::api::requests::VideoRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "Success", body = crate::db::models::content::Video)
     )

@@ -194,7 +194,11 @@ fn add_common(path: &str, op: &mut Operation) {
             .map(|v| v.to_string().contains("bearer"))
             .unwrap_or(false)
     });
-    let mut codes = vec![Code::RequestTimeout, Code::PayloadTooLarge, Code::DatabaseUnavailable];
+    let mut codes = vec![
+        Code::RequestTimeout,
+        Code::PayloadTooLarge,
+        Code::DatabaseUnavailable,
+    ];
     if path != "/healthz/" && path != "/readyz/" {
         codes.extend([Code::BadRequest, Code::NotFound]);
     }

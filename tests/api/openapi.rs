@@ -51,8 +51,14 @@ async fn the_openapi_document_lists_exactly_the_routes_of_the_route_table() {
         .collect();
     let missing: Vec<_> = routed.difference(&documented).collect();
     let unrouted: Vec<_> = documented.difference(&routed).collect();
-    assert!(missing.is_empty(), "routes missing from the document: {missing:?}");
-    assert!(unrouted.is_empty(), "documented but not routed: {unrouted:?}");
+    assert!(
+        missing.is_empty(),
+        "routes missing from the document: {missing:?}"
+    );
+    assert!(
+        unrouted.is_empty(),
+        "documented but not routed: {unrouted:?}"
+    );
 
     // Every documented error response uses the one error shape.
     for (path, item) in doc["paths"].as_object().unwrap() {
@@ -86,14 +92,23 @@ async fn the_route_list_matches_what_the_server_routes() {
             let (status, body) = app.call(method, &sample(path), None, None, None).await;
             let listed = routed.contains(&(method.to_string(), path.clone()));
             if listed {
-                assert_ne!(status, 405, "{method} {path} is listed but not routed: {body}");
+                assert_ne!(
+                    status, 405,
+                    "{method} {path} is listed but not routed: {body}"
+                );
             } else {
-                assert_eq!(status, 405, "{method} {path} is routed but not listed: {body}");
+                assert_eq!(
+                    status, 405,
+                    "{method} {path} is routed but not listed: {body}"
+                );
                 assert_eq!(body["code"], "method_not_allowed");
                 saw_405 = true;
             }
         }
-        assert!(saw_405, "{path}: no unrouted method to prove the path is routed");
+        assert!(
+            saw_405,
+            "{path}: no unrouted method to prove the path is routed"
+        );
     }
 }
 
