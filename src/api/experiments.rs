@@ -36,7 +36,7 @@ fn read_experiment(input: &mut Input, partial: bool) -> ExperimentChanges {
     tag = "experiments",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = Vec<crate::api::responses::ExperimentPayload>)
     )
 )]
 pub async fn list_experiments(
@@ -66,7 +66,7 @@ pub async fn list_experiments(
     security(("bearer" = [])),
     request_body(content = crate::api::requests::ExperimentRequest, content_type = "application/json"),
     responses(
-        (status = 201, description = "Success", body = serde_json::Value)
+        (status = 201, description = "Success", body = crate::api::responses::ExperimentPayload)
     )
 )]
 pub async fn create_experiment(
@@ -98,7 +98,7 @@ pub async fn create_experiment(
     security(("bearer" = [])),
     params(("id" = i32, Path, description = "Integer id")),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = crate::api::responses::ExperimentPayload)
     )
 )]
 pub async fn get_experiment(
@@ -127,7 +127,7 @@ pub async fn get_experiment(
     params(("id" = i32, Path, description = "Integer id")),
     request_body(content = crate::api::requests::ExperimentRequest, content_type = "application/json"),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = crate::api::responses::ExperimentPayload)
     )
 )]
 pub async fn update_experiment(
@@ -217,7 +217,7 @@ fn read_split(input: &mut Input, required: bool) -> Option<f64> {
     tag = "experiments",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = Vec<crate::api::responses::ExperimentPlioPayload>)
     )
 )]
 pub async fn list_experiment_plios(
@@ -247,7 +247,7 @@ pub async fn list_experiment_plios(
     security(("bearer" = [])),
     request_body(content = crate::api::requests::ExperimentPlioRequest, content_type = "application/json"),
     responses(
-        (status = 201, description = "Success", body = serde_json::Value)
+        (status = 201, description = "Success", body = crate::api::responses::ExperimentPlioPayload)
     )
 )]
 pub async fn create_experiment_plio(
@@ -295,7 +295,7 @@ pub async fn create_experiment_plio(
     security(("bearer" = [])),
     params(("id" = i32, Path, description = "Integer id")),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = crate::api::responses::ExperimentPlioPayload)
     )
 )]
 pub async fn get_experiment_plio(
@@ -324,7 +324,7 @@ pub async fn get_experiment_plio(
     params(("id" = i32, Path, description = "Integer id")),
     request_body(content = crate::api::requests::ExperimentPlioRequest, content_type = "application/json"),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = crate::api::responses::ExperimentPlioPayload)
     )
 )]
 pub async fn update_experiment_plio(

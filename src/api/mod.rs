@@ -16,6 +16,7 @@ pub mod plios;
 pub mod questions;
 pub mod reports;
 pub mod requests;
+pub mod responses;
 pub mod roles;
 pub mod session_answers;
 pub mod sessions;

@@ -96,7 +96,8 @@ enum Verdict {
         (OtpRequest = "application/x-www-form-urlencoded")
     )),
     responses(
-        (status = 200, description = "Success", body = crate::auth::tokens::TokenPair)
+        (status = 200, description = "Success", body = crate::auth::tokens::TokenPair),
+        (status = 401, description = "The code is wrong, expired or used up (`invalid_otp`)", body = crate::http::openapi::ErrorBody)
     )
 )]
 pub async fn verify_otp(

@@ -200,7 +200,7 @@ fn check_video(
     security(("bearer" = [])),
     request_body(content = crate::api::requests::PlioRequest, content_type = "application/json"),
     responses(
-        (status = 201, description = "Success", body = serde_json::Value)
+        (status = 201, description = "Success", body = crate::api::responses::PlioDetail)
     )
 )]
 pub async fn create_plio(
@@ -237,7 +237,7 @@ pub async fn create_plio(
     security(("bearer" = [])),
     params(("uuid" = String, Path, description = "The plio's uuid")),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = crate::api::responses::PlioDetail)
     )
 )]
 pub async fn get_plio(
@@ -270,7 +270,7 @@ pub async fn get_plio(
     params(("uuid" = String, Path, description = "The plio's uuid")),
     request_body(content = crate::api::requests::PlioRequest, content_type = "application/json"),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = crate::api::responses::PlioDetail)
     )
 )]
 pub async fn update_plio(
@@ -340,7 +340,7 @@ pub async fn delete_plio(
     security((), ("bearer" = [])),
     params(("uuid" = String, Path, description = "The plio's uuid")),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = crate::api::responses::PlioDetail)
     )
 )]
 pub async fn play_plio(
@@ -416,7 +416,7 @@ pub async fn update_plio_setting(
     security(("bearer" = [])),
     params(("uuid" = String, Path, description = "The plio's uuid")),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = crate::api::responses::PlioDetail)
     )
 )]
 pub async fn duplicate_plio(
@@ -453,7 +453,7 @@ pub async fn duplicate_plio(
     params(("uuid" = String, Path, description = "The plio's uuid")),
     request_body(content = crate::api::requests::CopyRequest, content_type = "application/json"),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = crate::api::responses::PlioDetail)
     )
 )]
 pub async fn copy_plio(

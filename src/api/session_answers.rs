@@ -1,7 +1,7 @@
 //! `/api/v1/session-answers/`: a learner's answers within a session.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::api::input::Input;
 use crate::auth::AuthUser;
@@ -66,7 +66,7 @@ fn validate_answer(
     tag = "session_answers",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = Vec<AnswerPayload>)
     )
 )]
 pub async fn list_answers(
@@ -82,8 +82,26 @@ pub async fn list_answers(
     Ok(HttpResponse::Ok().json(list.into_iter().map(answer_json).collect::<Vec<_>>()))
 }
 
-fn answer_json(a: learner::Answer) -> Value {
-    json!({"id": a.id, "answer": a.answer, "item": a.item_id, "session": a.session_id, "created_at": a.created_at, "updated_at": a.updated_at})
+/// A session answer as the API shows it (keys in the order clients have always received).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct AnswerPayload {
+    answer: Option<Value>,
+    created_at: chrono::DateTime<chrono::Utc>,
+    id: i32,
+    item: i32,
+    session: i32,
+    updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+fn answer_json(a: learner::Answer) -> AnswerPayload {
+    AnswerPayload {
+        answer: a.answer,
+        created_at: a.created_at,
+        id: a.id,
+        item: a.item_id,
+        session: a.session_id,
+        updated_at: a.updated_at,
+    }
 }
 
 /// `POST /api/v1/session-answers/` `{session, item, answer}`.
@@ -94,7 +112,7 @@ fn answer_json(a: learner::Answer) -> Value {
     security(("bearer" = [])),
     request_body(content = crate::api::requests::AnswerRequest, content_type = "application/json"),
     responses(
-        (status = 201, description = "Success", body = serde_json::Value)
+        (status = 201, description = "Success", body = AnswerPayload)
     )
 )]
 pub async fn create_answer(
@@ -149,7 +167,7 @@ fn own_answer(
     security(("bearer" = [])),
     params(("id" = i32, Path, description = "Integer id")),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = AnswerPayload)
     )
 )]
 pub async fn get_answer(
@@ -174,7 +192,7 @@ pub async fn get_answer(
     params(("id" = i32, Path, description = "Integer id")),
     request_body(content = crate::api::requests::AnswerRequest, content_type = "application/json"),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = AnswerPayload)
     )
 )]
 pub async fn update_answer(

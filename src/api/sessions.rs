@@ -165,7 +165,7 @@ pub struct SessionQuery {
     security(("bearer" = [])),
     params(SessionQuery),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = Vec<crate::api::responses::SessionPayload>)
     )
 )]
 pub async fn list_sessions(
@@ -205,7 +205,7 @@ pub async fn list_sessions(
     security(("bearer" = [])),
     request_body(content = crate::api::requests::SessionRequest, content_type = "application/json"),
     responses(
-        (status = 201, description = "Success", body = serde_json::Value)
+        (status = 201, description = "Success", body = crate::api::responses::SessionPayload)
     )
 )]
 pub async fn create_session(
@@ -259,7 +259,7 @@ pub async fn create_session(
     security(("bearer" = [])),
     params(("id" = i32, Path, description = "Integer id")),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = crate::api::responses::SessionPayload)
     )
 )]
 pub async fn get_session(
@@ -288,7 +288,7 @@ pub async fn get_session(
     params(("id" = i32, Path, description = "Integer id")),
     request_body(content = crate::api::requests::SessionRequest, content_type = "application/json"),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = crate::api::responses::SessionPayload)
     )
 )]
 pub async fn update_session(

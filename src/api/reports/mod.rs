@@ -29,7 +29,7 @@ fn round2(x: f64) -> f64 {
     security(("bearer" = [])),
     params(("uuid" = String, Path, description = "The plio's uuid")),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value)
+        (status = 200, description = "Success", body = crate::api::responses::PlioMetrics)
     )
 )]
 pub async fn plio_metrics(
