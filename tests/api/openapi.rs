@@ -252,3 +252,203 @@ async fn numbers_in_settings_read_back_as_they_were_written() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["config"]["settings"], settings);
 }
+
+/// Errors of `value` against a documented schema; objects are held to their listed keys (every
+/// key a route returns must be documented), which is stricter than JSON Schema.
+fn schema_errors(doc: &Value, schema: &Value, value: &Value, at: &str) -> Vec<String> {
+    if let Some(r) = schema["$ref"].as_str() {
+        let name = r.trim_start_matches("#/components/schemas/");
+        return schema_errors(doc, &doc["components"]["schemas"][name], value, at);
+    }
+    if let Some(variants) = schema["oneOf"].as_array() {
+        return if variants
+            .iter()
+            .any(|s| schema_errors(doc, s, value, at).is_empty())
+        {
+            vec![]
+        } else {
+            vec![format!("{at}: matches no variant: {value}")]
+        };
+    }
+    if let Some(parts) = schema["allOf"].as_array() {
+        // The parts together list the keys: check each part's keys, then that none is extra.
+        let mut errors = Vec::new();
+        let mut known = BTreeSet::new();
+        for part in parts {
+            let part = match part["$ref"].as_str() {
+                Some(r) => {
+                    &doc["components"]["schemas"][r.trim_start_matches("#/components/schemas/")]
+                }
+                None => part,
+            };
+            if let Some(props) = part["properties"].as_object() {
+                known.extend(props.keys().cloned());
+                let mut loose = part.clone();
+                loose["additionalProperties"] = Value::Bool(true);
+                errors.extend(schema_errors(doc, &loose, value, at));
+            }
+        }
+        for key in value.as_object().map(|m| m.keys()).into_iter().flatten() {
+            if !known.contains(key) {
+                errors.push(format!("{at}.{key}: not documented"));
+            }
+        }
+        return errors;
+    }
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => return vec![], // any value
+    };
+    let fits = |t: &str| match t {
+        "null" => value.is_null(),
+        "boolean" => value.is_boolean(),
+        "integer" => value.is_i64() || value.is_u64(),
+        "number" => value.is_number(),
+        "string" => value.is_string(),
+        "array" => value.is_array(),
+        "object" => value.is_object(),
+        _ => false,
+    };
+    if !types.iter().any(|t| fits(t)) {
+        return vec![format!("{at}: {value} is not {types:?}")];
+    }
+    let mut errors = Vec::new();
+    if let (Some(map), true) = (value.as_object(), types.contains(&"object")) {
+        for key in schema["required"].as_array().into_iter().flatten() {
+            let key = key.as_str().unwrap_or_default();
+            if !map.contains_key(key) {
+                errors.push(format!("{at}.{key}: required but missing"));
+            }
+        }
+        let props = schema["properties"].as_object();
+        for (key, v) in map {
+            match props.and_then(|p| p.get(key)) {
+                Some(s) => errors.extend(schema_errors(doc, s, v, &format!("{at}.{key}"))),
+                None if schema["additionalProperties"] == Value::Bool(true) => {}
+                None if props.is_some() => errors.push(format!("{at}.{key}: not documented")),
+                None => {}
+            }
+        }
+    }
+    if let (Some(items), true) = (value.as_array(), types.contains(&"array")) {
+        for (i, v) in items.iter().enumerate() {
+            errors.extend(schema_errors(
+                doc,
+                &schema["items"],
+                v,
+                &format!("{at}[{i}]"),
+            ));
+        }
+    }
+    errors
+}
+
+/// Real responses of the main routes, checked key by key against the document.
+#[actix_web::test]
+async fn responses_have_the_documented_shapes() {
+    use crate::helpers::Caller;
+    let app = spawn_app().await;
+    let (admin_id, token) = app.superuser();
+    let doc: Value = app
+        .client
+        .get(app.url("/api/v1/docs/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let caller = Caller::new(&app, Some(&token), None);
+    let plio = caller.make_plio("Shapes", true, 2).await;
+    let uuid = plio["uuid"].as_str().unwrap().to_string();
+    let plio_id = plio["id"].clone();
+    let item_id = plio["items"][0]["id"].clone();
+
+    let check = |method: &str, template: &str, status: u16, body: &Value| {
+        let schema = &doc["paths"][template][method.to_lowercase()]["responses"]
+            [status.to_string()]["content"]["application/json"]["schema"];
+        assert!(
+            !schema.is_null(),
+            "{method} {template} {status} is not documented"
+        );
+        let errors = schema_errors(&doc, schema, body, "$");
+        assert!(
+            errors.is_empty(),
+            "{method} {template} {status}: {errors:#?}\n{body}"
+        );
+    };
+
+    // The checker itself: an undocumented key, a missing one and a wrong type are caught.
+    let (s, mut b) = caller.get(&format!("/api/v1/plios/{uuid}/")).await;
+    b["items"][0]["bogus"] = Value::from(1);
+    b.as_object_mut().unwrap().remove("name");
+    b["is_public"] = Value::from("yes");
+    let schema = &doc["paths"]["/api/v1/plios/{uuid}/"]["get"]["responses"][s.to_string()]
+        ["content"]["application/json"]["schema"];
+    assert_eq!(schema_errors(&doc, schema, &b, "$").len(), 3, "{b}");
+
+    let (s, b) = caller.get("/api/v1/plios/").await;
+    check("GET", "/api/v1/plios/", s, &b);
+    let (s, b) = caller.get(&format!("/api/v1/plios/{uuid}/")).await;
+    check("GET", "/api/v1/plios/{uuid}/", s, &b);
+    let (s, b) = caller.get(&format!("/api/v1/plios/{uuid}/play/")).await;
+    check("GET", "/api/v1/plios/{uuid}/play/", s, &b);
+    let (s, b) = caller.get(&format!("/api/v1/plios/{uuid}/metrics/")).await;
+    check("GET", "/api/v1/plios/{uuid}/metrics/", s, &b);
+    let (s, b) = caller.get("/api/v1/videos/").await;
+    check("GET", "/api/v1/videos/", s, &b);
+    let (s, b) = caller.get(&format!("/api/v1/items/?plio={uuid}")).await;
+    check("GET", "/api/v1/items/", s, &b);
+    let (s, b) = caller.get("/api/v1/questions/").await;
+    check("GET", "/api/v1/questions/", s, &b);
+    let (s, session) = caller
+        .post("/api/v1/sessions/", serde_json::json!({"plio": plio_id}))
+        .await;
+    check("POST", "/api/v1/sessions/", s, &session);
+    let (s, b) = caller
+        .post(
+            "/api/v1/events/",
+            serde_json::json!({"session": session["id"], "type": "played", "player_time": 1.5, "details": {}}),
+        )
+        .await;
+    check("POST", "/api/v1/events/", s, &b);
+    let (s, b) = caller
+        .post(
+            "/api/v1/session-answers/",
+            serde_json::json!({"session": session["id"], "item": item_id, "answer": 1}),
+        )
+        .await;
+    check("POST", "/api/v1/session-answers/", s, &b);
+    let (s, b) = caller
+        .get(&format!("/api/v1/sessions/{}/", session["id"]))
+        .await;
+    check("GET", "/api/v1/sessions/{id}/", s, &b);
+    let (s, experiment) = caller
+        .post("/api/v1/experiments/", serde_json::json!({"name": "E"}))
+        .await;
+    check("POST", "/api/v1/experiments/", s, &experiment);
+    let (s, b) = caller
+        .post(
+            "/api/v1/experiment-plios/",
+            serde_json::json!({"experiment": experiment["id"], "plio": plio_id, "split_percentage": 50.0}),
+        )
+        .await;
+    check("POST", "/api/v1/experiment-plios/", s, &b);
+    let (s, b) = caller
+        .post("/api/v1/tags/", serde_json::json!({"name": "T"}))
+        .await;
+    check("POST", "/api/v1/tags/", s, &b);
+    let (s, b) = caller.get("/api/v1/roles/").await;
+    check("GET", "/api/v1/roles/", s, &b);
+    let (s, b) = caller.get("/api/v1/organizations/").await;
+    check("GET", "/api/v1/organizations/", s, &b);
+    let (s, b) = caller.get(&format!("/api/v1/users/{admin_id}/")).await;
+    check("GET", "/api/v1/users/{id}/", s, &b);
+    let (s, b) = caller.get("/api/v1/organization-users/").await;
+    check("GET", "/api/v1/organization-users/", s, &b);
+    let (s, b) = caller.get("/healthz/").await;
+    check("GET", "/healthz/", s, &b);
+    let (s, b) = caller.get("/api/v1/videos/0/").await;
+    check("GET", "/api/v1/videos/{id}/", s, &b);
+}
