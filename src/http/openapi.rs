@@ -149,7 +149,7 @@ pub fn openapi_json() -> &'static str {
     SPEC.get_or_init(|| ApiDoc::openapi().to_json().unwrap_or_default())
 }
 
-/// Adds the bearer scheme, the `Organization` header of `/api/v1/` routes and the error
+/// Adds the bearer scheme, the `Organization` header of tenant-resolved routes and the error
 /// responses that every route can give.
 struct CommonErrors;
 
@@ -176,7 +176,10 @@ impl Modify for CommonErrors {
 }
 
 fn add_common(path: &str, op: &mut Operation) {
-    let tenant_scoped = path.starts_with("/api/v1/") && !path.starts_with("/api/v1/docs");
+    // Every route but health checks, media files and the docs resolves a tenant (SPEC 2.3).
+    let tenant_scoped = !["/healthz/", "/readyz/", "/media/", DOCS_PREFIX]
+        .iter()
+        .any(|p| path.starts_with(p));
     if tenant_scoped {
         let header: Parameter = ParameterBuilder::new()
             .name("Organization")
@@ -188,6 +191,13 @@ fn add_common(path: &str, op: &mut Operation) {
             .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
             .build();
         op.parameters.get_or_insert_with(Vec::new).push(header);
+    }
+    // A body-less POST or PUT is an empty object, as DRF parses it (SPEC 5.1): JSON and form
+    // bodies may be left out; only uploads need one.
+    if let Some(body) = op.request_body.as_mut() {
+        if !body.content.contains_key("multipart/form-data") {
+            body.required = Some(Required::False);
+        }
     }
     let secured = op.security.as_ref().is_some_and(|s| {
         serde_json::to_value(s)
