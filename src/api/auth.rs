@@ -17,7 +17,7 @@ use crate::db::Database;
 use crate::error::{AppError, Code};
 
 /// The fields of a token request.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct TokenRequest {
     grant_type: Option<String>,
     username: Option<String>,
@@ -25,13 +25,13 @@ pub struct TokenRequest {
     refresh_token: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 struct SsoRequest {
     unique_id: Option<String>,
     api_key: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 struct RevokeRequest {
     token: Option<String>,
 }
@@ -85,6 +85,19 @@ fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, AppErr
 }
 
 /// `POST /auth/token/`.
+#[utoipa::path(
+    post,
+    path = "/auth/token/",
+    tag = "auth",
+    security(()),
+    request_body(content(
+        (TokenRequest = "application/json"),
+        (TokenRequest = "application/x-www-form-urlencoded")
+    )),
+    responses(
+        (status = 200, description = "A new token pair", body = crate::auth::tokens::TokenPair)
+    )
+)]
 pub async fn create_token(
     req: HttpRequest,
     body: RawBody,
@@ -208,6 +221,19 @@ async fn password_grant(
 
 /// `POST /auth/revoke-token/`: revokes an access or refresh token and its pair. Answers 200
 /// whether or not the token existed (RFC 7009), so it cannot be used to probe tokens.
+#[utoipa::path(
+    post,
+    path = "/auth/revoke-token/",
+    tag = "auth",
+    security(()),
+    request_body(content(
+        (RevokeRequest = "application/json"),
+        (RevokeRequest = "application/x-www-form-urlencoded")
+    )),
+    responses(
+        (status = 200, description = "Success", body = Object)
+    )
+)]
 pub async fn revoke_token(
     req: HttpRequest,
     body: RawBody,
@@ -228,6 +254,19 @@ pub async fn revoke_token(
 /// `POST /auth/generate-external-auth-access-token/` `{unique_id, api_key}`: SSO. The user
 /// is scoped by (unique_id, organization of the api_key): the same unique_id under another
 /// organization is another user. Plio's messages for missing keys and a bad api_key.
+#[utoipa::path(
+    post,
+    path = "/auth/generate-external-auth-access-token/",
+    tag = "auth",
+    security(()),
+    request_body(content(
+        (SsoRequest = "application/json"),
+        (SsoRequest = "application/x-www-form-urlencoded")
+    )),
+    responses(
+        (status = 200, description = "Success", body = crate::auth::tokens::TokenPair)
+    )
+)]
 pub async fn sso_token(
     req: HttpRequest,
     body: RawBody,

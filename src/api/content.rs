@@ -113,7 +113,7 @@ async fn sees_creator_details(
         Some(c) if c.is_superuser || c.id == creator => Ok(true),
         Some(_) if tenant.is_personal_workspace() => Ok(false),
         Some(c) => {
-            let me = match crate::api::users::payload(db, cache, c.id).await {
+            let me = match crate::api::user_payloads::payload(db, cache, c.id).await {
                 Ok(u) => Some(u),
                 Err(e) if e.code() == Code::NotFound => None,
                 Err(e) => return Err(e),
@@ -365,7 +365,7 @@ pub async fn plio_payload_by_id(
         })
         .await?;
     // A creator who no longer exists shows as null; any other failure is an error.
-    let creator = match crate::api::users::payload(db, cache, entry.created_by_id).await {
+    let creator = match crate::api::user_payloads::payload(db, cache, entry.created_by_id).await {
         Ok(u) => Some(u),
         Err(e) if e.code() == Code::NotFound => None,
         Err(e) => return Err(e),

@@ -14,12 +14,23 @@ use crate::error::{AppError, Code};
 use crate::tenant::Tenant;
 
 /// Query of the event list.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventQuery {
     session: Option<i32>,
 }
 
 /// `GET /api/v1/events/` (`?session=<id>`): the caller's events, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/events/",
+    tag = "events",
+    security(("bearer" = [])),
+    params(EventQuery),
+    responses(
+        (status = 200, description = "Success", body = Vec<crate::db::models::learner::Event>)
+    )
+)]
 pub async fn list_events(
     caller: AuthUser,
     tenant: Tenant,
@@ -92,6 +103,16 @@ fn own_session(
 }
 
 /// `POST /api/v1/events/` `{session, type, player_time, details}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/events/",
+    tag = "events",
+    security(("bearer" = [])),
+    request_body(content = crate::api::requests::EventRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Success", body = crate::db::models::learner::Event)
+    )
+)]
 pub async fn create_event(
     caller: AuthUser,
     tenant: Tenant,
@@ -127,6 +148,16 @@ fn own_event(
 }
 
 /// `GET /api/v1/events/{id}/`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/events/{id}/",
+    tag = "events",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    responses(
+        (status = 200, description = "Success", body = crate::db::models::learner::Event)
+    )
+)]
 pub async fn get_event(
     caller: AuthUser,
     tenant: Tenant,
@@ -142,6 +173,17 @@ pub async fn get_event(
 
 /// `PUT|PATCH /api/v1/events/{id}/`: PUT needs every field (as DRF), PATCH any. An event
 /// stays in its session: another session of the caller's is refused.
+#[utoipa::path(
+    method(put, patch),
+    path = "/api/v1/events/{id}/",
+    tag = "events",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    request_body(content = crate::api::requests::EventRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Success", body = crate::db::models::learner::Event)
+    )
+)]
 pub async fn update_event(
     caller: AuthUser,
     tenant: Tenant,
@@ -169,6 +211,16 @@ pub async fn update_event(
 }
 
 /// `DELETE /api/v1/events/{id}/`: soft-deletes one of the caller's events.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/events/{id}/",
+    tag = "events",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    responses(
+        (status = 204, description = "Deleted")
+    )
+)]
 pub async fn delete_event(
     caller: AuthUser,
     tenant: Tenant,

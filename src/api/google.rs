@@ -18,7 +18,7 @@ use crate::db::Database;
 use crate::error::{AppError, Code};
 
 /// The fields of a convert-token request.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 struct ConvertRequest {
     grant_type: Option<String>,
     backend: Option<String>,
@@ -29,6 +29,19 @@ struct ConvertRequest {
 const GOOGLE_BACKEND: &str = "google-oauth2";
 
 /// `POST /auth/convert-token/`.
+#[utoipa::path(
+    post,
+    path = "/auth/convert-token/",
+    tag = "google",
+    security(()),
+    request_body(content(
+        (ConvertRequest = "application/json"),
+        (ConvertRequest = "application/x-www-form-urlencoded")
+    )),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn convert_token(
     req: HttpRequest,
     body: RawBody,
@@ -104,7 +117,7 @@ pub async fn convert_token(
             Ok((tokens::issue(conn, found.id)?, found.id))
         })
         .await?;
-    let payload = crate::api::users::payload_for(&db, &cache, user_id, user_id).await?;
+    let payload = crate::api::user_payloads::payload_for(&db, &cache, user_id, user_id).await?;
     let mut body = serde_json::to_value(pair).map_err(AppError::internal)?;
     if let serde_json::Value::Object(map) = &mut body {
         map.insert(

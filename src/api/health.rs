@@ -9,12 +9,37 @@ use crate::db::Database;
 use crate::error::{AppError, Code};
 use crate::tenancy::TenantRegistry;
 
+/// `{"status": "..."}`: liveness, and the answer of writes that return no resource.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Status {
+    /// `ok` (or, for `users/{id}/config/`, `config set`).
+    pub status: &'static str,
+}
+
 /// Liveness: answers while the process runs.
+#[utoipa::path(
+    get,
+    path = "/healthz/",
+    tag = "health",
+    security(()),
+    responses(
+        (status = 200, description = "Success", body = Status)
+    )
+)]
 pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(json!({"status": "ok"}))
+    HttpResponse::Ok().json(Status { status: "ok" })
 }
 
 /// Readiness: the database answers `SELECT 1`.
+#[utoipa::path(
+    get,
+    path = "/readyz/",
+    tag = "health",
+    security(()),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn readyz(
     db: web::Data<Database>,
     cache: web::Data<Cache>,

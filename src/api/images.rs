@@ -137,6 +137,16 @@ fn store(root: PathBuf, bytes: Vec<u8>, ext: &'static str) -> std::io::Result<St
 }
 
 /// `POST /api/v1/images/` (multipart: `url` = the image file, `alt_text`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/images/",
+    tag = "images",
+    security(("bearer" = [])),
+    request_body(content = crate::api::requests::ImageUpload, content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "Success", body = crate::db::models::content::Image)
+    )
+)]
 pub async fn create_image(
     caller: AuthUser,
     tenant: Tenant,
@@ -219,6 +229,15 @@ pub(crate) fn image_with_access(
 }
 
 /// `GET /api/v1/images/`: the caller's images (superusers: all).
+#[utoipa::path(
+    get,
+    path = "/api/v1/images/",
+    tag = "images",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Success", body = Vec<crate::db::models::content::Image>)
+    )
+)]
 pub async fn list_images(
     caller: AuthUser,
     tenant: Tenant,
@@ -232,6 +251,16 @@ pub async fn list_images(
 }
 
 /// `GET /api/v1/images/{id}/`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/images/{id}/",
+    tag = "images",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    responses(
+        (status = 200, description = "Success", body = crate::db::models::content::Image)
+    )
+)]
 pub async fn get_image(
     caller: AuthUser,
     tenant: Tenant,
@@ -249,6 +278,17 @@ pub async fn get_image(
 }
 
 /// `PATCH|PUT /api/v1/images/{id}/` `{alt_text}`: invalidates the plios showing it.
+#[utoipa::path(
+    method(put, patch),
+    path = "/api/v1/images/{id}/",
+    tag = "images",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    request_body(content = crate::api::requests::ImageRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Success", body = crate::db::models::content::Image)
+    )
+)]
 pub async fn update_image(
     caller: AuthUser,
     tenant: Tenant,
@@ -275,6 +315,16 @@ pub async fn update_image(
 }
 
 /// `DELETE /api/v1/images/{id}/`: soft delete (the file stays: duplicates share it).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/images/{id}/",
+    tag = "images",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    responses(
+        (status = 204, description = "Deleted")
+    )
+)]
 pub async fn delete_image(
     caller: AuthUser,
     tenant: Tenant,
@@ -296,6 +346,16 @@ pub async fn delete_image(
 }
 
 /// `GET /media/images/{name}`: only names this server generates are served.
+#[utoipa::path(
+    get,
+    path = "/media/images/{name}/",
+    tag = "images",
+    security(()),
+    params(("name" = String, Path, description = "The stored file name")),
+    responses(
+        (status = 200, description = "The image file", content_type = "application/octet-stream")
+    )
+)]
 pub async fn serve_media(
     path: web::Path<String>,
     settings: web::Data<Settings>,

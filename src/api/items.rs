@@ -17,7 +17,8 @@ use crate::error::{AppError, Code};
 use crate::tenant::Tenant;
 
 /// Query of the list.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     plio: Option<String>,
 }
@@ -50,6 +51,16 @@ fn read_item(input: &mut Input, partial: bool) -> (Option<i32>, ItemChanges) {
 }
 
 /// `GET /api/v1/items/` (`?plio=<uuid>`: that plio's items by time).
+#[utoipa::path(
+    get,
+    path = "/api/v1/items/",
+    tag = "items",
+    security(("bearer" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, description = "Success", body = Vec<crate::cache::payloads::plio::ItemPayload>)
+    )
+)]
 pub async fn list_items(
     caller: AuthUser,
     tenant: Tenant,
@@ -80,6 +91,16 @@ pub async fn list_items(
 }
 
 /// `POST /api/v1/items/` `{plio: <plio id>, type, time, meta}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/items/",
+    tag = "items",
+    security(("bearer" = [])),
+    request_body(content = crate::api::requests::ItemRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Success", body = crate::cache::payloads::plio::ItemPayload)
+    )
+)]
 pub async fn create_item(
     caller: AuthUser,
     tenant: Tenant,
@@ -122,6 +143,16 @@ fn item_with_access(
 }
 
 /// `GET /api/v1/items/{id}/`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/items/{id}/",
+    tag = "items",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    responses(
+        (status = 200, description = "Success", body = crate::cache::payloads::plio::ItemPayload)
+    )
+)]
 pub async fn get_item(
     caller: AuthUser,
     tenant: Tenant,
@@ -140,6 +171,17 @@ pub async fn get_item(
 }
 
 /// `PUT|PATCH /api/v1/items/{id}/` (moving an item needs edit rights on both plios).
+#[utoipa::path(
+    method(put, patch),
+    path = "/api/v1/items/{id}/",
+    tag = "items",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    request_body(content = crate::api::requests::ItemRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Success", body = crate::cache::payloads::plio::ItemPayload)
+    )
+)]
 pub async fn update_item(
     caller: AuthUser,
     tenant: Tenant,
@@ -181,6 +223,16 @@ pub async fn update_item(
 }
 
 /// `DELETE /api/v1/items/{id}/`: soft delete, cascading to its question.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/items/{id}/",
+    tag = "items",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    responses(
+        (status = 204, description = "Deleted")
+    )
+)]
 pub async fn delete_item(
     caller: AuthUser,
     tenant: Tenant,
@@ -203,6 +255,16 @@ pub async fn delete_item(
 
 /// `DELETE /api/v1/items/bulk_delete/` `{id: [..]}` with Plio's messages; all or nothing, and
 /// only items of plios the caller may edit.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/items/bulk_delete/",
+    tag = "items",
+    security(("bearer" = [])),
+    request_body(content = crate::api::requests::BulkDeleteRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Success", body = String)
+    )
+)]
 pub async fn bulk_delete_items(
     caller: AuthUser,
     tenant: Tenant,

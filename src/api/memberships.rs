@@ -20,7 +20,8 @@ use crate::error::{AppError, Code};
 use crate::tenant::Tenant;
 
 /// Query of the list.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     organization: Option<String>,
 }
@@ -48,6 +49,16 @@ fn scope(conn: &mut diesel::PgConnection, caller: &AuthUser) -> Result<Option<Ve
 
 /// `GET /api/v1/organization-users/`: `?organization=<id>` or the `Organization` header
 /// narrows it; plain members see nothing.
+#[utoipa::path(
+    get,
+    path = "/api/v1/organization-users/",
+    tag = "memberships",
+    security(("bearer" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, description = "Success", body = Vec<crate::db::models::membership::MembershipWithUser>)
+    )
+)]
 pub async fn list_memberships(
     caller: AuthUser,
     tenant: Tenant,
@@ -82,6 +93,16 @@ pub async fn list_memberships(
 }
 
 /// `GET /api/v1/organization-users/{id}/`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/organization-users/{id}/",
+    tag = "memberships",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    responses(
+        (status = 200, description = "Success", body = crate::db::models::membership::MembershipWithUser)
+    )
+)]
 pub async fn get_membership(
     caller: AuthUser,
     path: web::Path<i32>,
@@ -119,6 +140,16 @@ fn allowed(caller_role: Option<&str>, role: &str) -> bool {
 }
 
 /// `POST /api/v1/organization-users/` `{user, organization, role}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/organization-users/",
+    tag = "memberships",
+    security(("bearer" = [])),
+    request_body(content = crate::api::requests::MembershipRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Success", body = crate::db::models::membership::MembershipWithUser)
+    )
+)]
 pub async fn create_membership(
     caller: AuthUser,
     body: JsonBody,
@@ -179,6 +210,17 @@ pub async fn create_membership(
 }
 
 /// `PUT|PATCH /api/v1/organization-users/{id}/` `{role}`: changes a member's role.
+#[utoipa::path(
+    method(put, patch),
+    path = "/api/v1/organization-users/{id}/",
+    tag = "memberships",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    request_body(content = crate::api::requests::MembershipRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Success", body = crate::db::models::membership::MembershipWithUser)
+    )
+)]
 pub async fn update_membership(
     caller: AuthUser,
     path: web::Path<i32>,
@@ -225,6 +267,16 @@ pub async fn update_membership(
 }
 
 /// `DELETE /api/v1/organization-users/{id}/`: the member loses access at once.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/organization-users/{id}/",
+    tag = "memberships",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    responses(
+        (status = 204, description = "Deleted")
+    )
+)]
 pub async fn delete_membership(
     caller: AuthUser,
     path: web::Path<i32>,

@@ -21,8 +21,15 @@ use crate::tenancy::provisioning::{self, NewTenant};
 use crate::tenancy::TenantRegistry;
 use crate::tenant::validate_domain;
 
+/// The answer of `rotate-api-key/`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ApiKey {
+    /// The new key (the old one stops working at once).
+    pub api_key: String,
+}
+
 /// The organization payload (api_key included: only superusers and its admins see it).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OrganizationPayload {
     id: i32,
     name: String,
@@ -68,6 +75,15 @@ fn require_superuser(user: &AuthUser) -> Result<(), AppError> {
 }
 
 /// `GET /api/v1/organizations/`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/organizations/",
+    tag = "organizations",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Success", body = Vec<OrganizationPayload>)
+    )
+)]
 pub async fn list_organizations(
     user: AuthUser,
     db: web::Data<Database>,
@@ -88,6 +104,17 @@ pub async fn list_organizations(
 }
 
 /// `POST /api/v1/organizations/` `{name, shortcode, domain?}` → 201, schema built atomically.
+#[utoipa::path(
+    post,
+    path = "/api/v1/organizations/",
+    tag = "organizations",
+    security(("bearer" = [])),
+    request_body(content = crate::api::requests::OrganizationRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Success", body = OrganizationPayload),
+        (status = 409, description = "The shortcode or domain is taken (tenant creation keeps 409, SPEC 2.2)", body = crate::api::responses::ErrorBody)
+    )
+)]
 pub async fn create_organization(
     user: AuthUser,
     body: JsonBody,
@@ -119,7 +146,7 @@ pub async fn create_organization(
     Ok(HttpResponse::Created().json(created))
 }
 
-fn require_superuser_or_admin(
+pub(crate) fn require_superuser_or_admin(
     conn: &mut PgConnection,
     user: &AuthUser,
     org: i32,
@@ -132,6 +159,16 @@ fn require_superuser_or_admin(
 }
 
 /// `GET /api/v1/organizations/{id}/` (superusers and that organization's admins).
+#[utoipa::path(
+    get,
+    path = "/api/v1/organizations/{id}/",
+    tag = "organizations",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    responses(
+        (status = 200, description = "Success", body = OrganizationPayload)
+    )
+)]
 pub async fn get_organization(
     user: AuthUser,
     path: web::Path<i32>,
@@ -147,36 +184,19 @@ pub async fn get_organization(
     Ok(HttpResponse::Ok().json(org))
 }
 
-/// `POST /api/v1/organizations/{id}/rotate-api-key/` (superusers and that organization's
-/// admins): a new api_key from the CSPRNG; the old one stops working at once.
-pub async fn rotate_api_key(
-    user: AuthUser,
-    path: web::Path<i32>,
-    db: web::Data<Database>,
-    cache: web::Data<Cache>,
-) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
-    let key = cache
-        .write_shared(&db, move |conn, inv| {
-            require_superuser_or_admin(conn, &user, id)?;
-            inv.organization(conn, id)?;
-            model::find_live(conn, id)?;
-            let key = crate::secrets::random_string(32, crate::secrets::ALPHANUMERIC);
-            diesel::update(organization::table.find(id))
-                .set((
-                    organization::api_key.eq(&key),
-                    organization::updated_at.eq(Utc::now()),
-                ))
-                .execute(conn)?;
-            Ok(key)
-        })
-        .await?;
-    tracing::info!(organization_id = id, "api_key rotated");
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "api_key": key })))
-}
-
 /// `PUT|PATCH /api/v1/organizations/{id}/`: name, config and primary domain; the shortcode
 /// and schema name are immutable (the schema is named after the shortcode).
+#[utoipa::path(
+    method(put, patch),
+    path = "/api/v1/organizations/{id}/",
+    tag = "organizations",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    request_body(content = crate::api::requests::OrganizationRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Success", body = OrganizationPayload)
+    )
+)]
 pub async fn update_organization(
     user: AuthUser,
     path: web::Path<i32>,
@@ -268,6 +288,16 @@ fn domain_conflict(e: diesel::result::Error) -> AppError {
 }
 
 /// `DELETE /api/v1/organizations/{id}/`: soft delete; its requests get 404 at once.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/organizations/{id}/",
+    tag = "organizations",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    responses(
+        (status = 204, description = "Deleted")
+    )
+)]
 pub async fn delete_organization(
     user: AuthUser,
     path: web::Path<i32>,
@@ -299,48 +329,4 @@ pub async fn delete_organization(
     registry.reload_async(&db).await;
     tracing::info!(organization_id = id, "organization soft-deleted");
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// `PATCH /api/v1/organizations/{id}/setting/`: replaces `config.settings`; returns `config`.
-pub async fn update_organization_setting(
-    user: AuthUser,
-    path: web::Path<i32>,
-    body: JsonBody,
-    db: web::Data<Database>,
-    cache: web::Data<Cache>,
-) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
-    let settings = body.into_inner();
-    crate::api::input::check_config_size(&settings)?;
-    if !settings.is_object() {
-        return Err(AppError::with_detail(
-            Code::Invalid,
-            "Expected a JSON object.",
-        ));
-    }
-    // Members' user payloads carry the organization's config (SPEC 5.1): they go stale.
-    let config = cache
-        .write_shared(&db, move |conn, inv| {
-            if !user.is_superuser && !membership::is_admin(conn, user.id, id)? {
-                return Err(AppError::new(Code::PermissionDenied));
-            }
-            inv.organization(conn, id)?;
-            let current = model::find_live(conn, id)?;
-            let mut config = match current.config {
-                Value::Object(map) => map,
-                _ => serde_json::Map::new(),
-            };
-            config.insert("settings".into(), settings);
-            let config = Value::Object(config);
-            crate::api::input::check_config_size(&config)?;
-            diesel::update(organization::table.find(id))
-                .set((
-                    organization::config.eq(&config),
-                    organization::updated_at.eq(Utc::now()),
-                ))
-                .execute(conn)?;
-            Ok(config)
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(config))
 }

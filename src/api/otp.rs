@@ -13,7 +13,7 @@ use crate::db::models::{otp, user};
 use crate::db::Database;
 use crate::error::{AppError, Code};
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 struct OtpRequest {
     mobile: Option<String>,
     otp: Option<String>,
@@ -36,6 +36,19 @@ fn mobile_of(body: &OtpRequest) -> Result<String, AppError> {
 }
 
 /// `POST /api/v1/otp/request/` `{mobile}` → 200 `{id, mobile, expires_at, created_at, updated_at}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/otp/request/",
+    tag = "otp",
+    security(()),
+    request_body(content(
+        (OtpRequest = "application/json"),
+        (OtpRequest = "application/x-www-form-urlencoded")
+    )),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn request_otp(
     req: HttpRequest,
     body: RawBody,
@@ -73,6 +86,20 @@ enum Verdict {
 }
 
 /// `POST /api/v1/otp/verify/` `{mobile, otp}` → a token pair; wrong or expired → 401.
+#[utoipa::path(
+    post,
+    path = "/api/v1/otp/verify/",
+    tag = "otp",
+    security(()),
+    request_body(content(
+        (OtpRequest = "application/json"),
+        (OtpRequest = "application/x-www-form-urlencoded")
+    )),
+    responses(
+        (status = 200, description = "Success", body = crate::auth::tokens::TokenPair),
+        (status = 401, description = "The code is wrong, expired or used up (`invalid_otp`)", body = crate::api::responses::ErrorBody)
+    )
+)]
 pub async fn verify_otp(
     req: HttpRequest,
     body: RawBody,

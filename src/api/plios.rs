@@ -1,109 +1,13 @@
-//! `/api/v1/plios/`: the plio list of a workspace (SPEC 5). Personal workspace: the caller's
-//! own plios; organization: members see public plios and their own, non-members nothing.
+//! `/api/v1/plios/{uuid}/`: a plio's detail (served from the cache), create, update, delete,
+//! and its actions: play, setting, duplicate, copy.
 
-use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
-use serde_json::json;
+use actix_web::{web, HttpResponse};
 
 use crate::api::extract::body::JsonBody;
 use crate::auth::AuthUser;
-use crate::db::models::membership;
-use crate::db::models::plio::{self, Visibility, PAGE_SIZE};
 use crate::db::Database;
 use crate::error::{AppError, Code};
 use crate::tenant::Tenant;
-
-/// Query parameters of the list.
-#[derive(Debug, Deserialize)]
-pub struct ListQuery {
-    page: Option<String>,
-    search: Option<String>,
-    ordering: Option<String>,
-}
-
-fn invalid_page() -> AppError {
-    AppError::with_detail(Code::NotFound, "Invalid page.")
-}
-
-/// `GET /api/v1/plios/`: `{count, page_size, next, previous, results, raw_count}`.
-pub async fn list_plios(
-    user: AuthUser,
-    tenant: Tenant,
-    query: web::Query<ListQuery>,
-    req: HttpRequest,
-    db: web::Data<Database>,
-) -> Result<HttpResponse, AppError> {
-    let query = query.into_inner();
-    let page: i64 = match query.page.as_deref().map(str::trim) {
-        None | Some("") => 1,
-        Some(p) => p
-            .parse()
-            .ok()
-            .filter(|p| (1..=1_000_000).contains(p))
-            .ok_or_else(invalid_page)?,
-    };
-    let search = query.search.filter(|s| s.len() <= 200);
-    let ordering = query.ordering;
-    let personal = tenant.is_personal_workspace();
-    let tenant_id = tenant.id();
-    let (rows, count, raw_count) = db
-        .tenant(&tenant, move |conn| {
-            let visibility = if personal {
-                Some(Visibility::Own(user.id))
-            } else {
-                match tenant_id {
-                    Some(org) if membership::is_member(conn, user.id, org.0)? => {
-                        Some(Visibility::PublicOrOwn(user.id))
-                    }
-                    _ => None,
-                }
-            };
-            match visibility {
-                Some(v) => Ok(plio::list_page(
-                    conn,
-                    v,
-                    search.as_deref(),
-                    ordering.as_deref(),
-                    page,
-                )?),
-                None => Ok((Vec::new(), 0, 0)),
-            }
-        })
-        .await?;
-    let last_page = ((count + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
-    if page > last_page {
-        return Err(invalid_page());
-    }
-    let next = (page < last_page).then(|| page_url(&req, page + 1));
-    let previous = (page > 1).then(|| page_url(&req, page - 1));
-    Ok(HttpResponse::Ok().json(json!({
-        "count": count,
-        "page_size": PAGE_SIZE,
-        "next": next,
-        "previous": previous,
-        "results": rows,
-        "raw_count": raw_count,
-    })))
-}
-
-/// The absolute URL of another page, as the client addressed this one.
-fn page_url(req: &HttpRequest, page: i64) -> String {
-    let mut pairs: Vec<(String, String)> =
-        serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
-    pairs.retain(|(k, _)| k != "page");
-    if page > 1 {
-        pairs.push(("page".into(), page.to_string()));
-    }
-    let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
-    let sep = if query.is_empty() { "" } else { "?" };
-    format!(
-        "{}{}{sep}{query}",
-        crate::api::extract::addressed_base(req).unwrap_or_default(),
-        req.path()
-    )
-}
-
-// ---- detail, create, update, delete, actions ------------------------------------------
 
 use crate::api::content::{
     accessible_head, check_may_create, head_in, plio_detail, read_plio, PlioRef, Read,
@@ -166,6 +70,16 @@ fn check_video(
 
 /// `POST /api/v1/plios/` `{name, video, status, is_public, failsafe_url, config}`: the caller is
 /// the creator; in an organization only members may create.
+#[utoipa::path(
+    post,
+    path = "/api/v1/plios/",
+    tag = "plios",
+    security(("bearer" = [])),
+    request_body(content = crate::api::requests::PlioRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Success", body = crate::api::responses::PlioDetail)
+    )
+)]
 pub async fn create_plio(
     caller: AuthUser,
     tenant: Tenant,
@@ -193,6 +107,16 @@ pub async fn create_plio(
 }
 
 /// `GET /api/v1/plios/{uuid}/`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/plios/{uuid}/",
+    tag = "plios",
+    security(("bearer" = [])),
+    params(("uuid" = String, Path, description = "The plio's uuid")),
+    responses(
+        (status = 200, description = "Success", body = crate::api::responses::PlioDetail)
+    )
+)]
 pub async fn get_plio(
     caller: AuthUser,
     tenant: Tenant,
@@ -215,6 +139,17 @@ pub async fn get_plio(
 }
 
 /// `PUT|PATCH /api/v1/plios/{uuid}/` (the uuid itself is immutable).
+#[utoipa::path(
+    method(put, patch),
+    path = "/api/v1/plios/{uuid}/",
+    tag = "plios",
+    security(("bearer" = [])),
+    params(("uuid" = String, Path, description = "The plio's uuid")),
+    request_body(content = crate::api::requests::PlioRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Success", body = crate::api::responses::PlioDetail)
+    )
+)]
 pub async fn update_plio(
     caller: AuthUser,
     tenant: Tenant,
@@ -243,6 +178,16 @@ pub async fn update_plio(
 }
 
 /// `DELETE /api/v1/plios/{uuid}/`: soft delete, cascading to items and questions.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/plios/{uuid}/",
+    tag = "plios",
+    security(("bearer" = [])),
+    params(("uuid" = String, Path, description = "The plio's uuid")),
+    responses(
+        (status = 204, description = "Deleted")
+    )
+)]
 pub async fn delete_plio(
     caller: AuthUser,
     tenant: Tenant,
@@ -265,6 +210,16 @@ pub async fn delete_plio(
 
 /// `GET /api/v1/plios/{uuid}/play/`: anyone for a public plio; a private one only for its
 /// creator (everyone else, superusers included, gets 404).
+#[utoipa::path(
+    get,
+    path = "/api/v1/plios/{uuid}/play/",
+    tag = "plios",
+    security((), ("bearer" = [])),
+    params(("uuid" = String, Path, description = "The plio's uuid")),
+    responses(
+        (status = 200, description = "Success", body = crate::api::responses::PlioDetail)
+    )
+)]
 pub async fn play_plio(
     caller: MaybeUser,
     tenant: Tenant,
@@ -287,6 +242,17 @@ pub async fn play_plio(
 }
 
 /// `PATCH /api/v1/plios/{uuid}/setting/`: replaces `config.settings`; returns `config`.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/plios/{uuid}/setting/",
+    tag = "plios",
+    security(("bearer" = [])),
+    params(("uuid" = String, Path, description = "The plio's uuid")),
+    request_body(content = Object, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn update_plio_setting(
     caller: AuthUser,
     tenant: Tenant,
@@ -320,6 +286,16 @@ pub async fn update_plio_setting(
 
 /// `POST /api/v1/plios/{uuid}/duplicate/`: a draft copy in the same workspace (new uuid, new
 /// video, items, questions and images), created by the caller.
+#[utoipa::path(
+    post,
+    path = "/api/v1/plios/{uuid}/duplicate/",
+    tag = "plios",
+    security(("bearer" = [])),
+    params(("uuid" = String, Path, description = "The plio's uuid")),
+    responses(
+        (status = 200, description = "Success", body = crate::api::responses::PlioDetail)
+    )
+)]
 pub async fn duplicate_plio(
     caller: AuthUser,
     tenant: Tenant,
@@ -346,6 +322,17 @@ pub async fn duplicate_plio(
 /// `POST /api/v1/plios/{uuid}/copy/` `{workspace: <shortcode>}`: a draft copy in another
 /// workspace. 400 without `workspace`, 404 for an unknown one, 403 unless the caller may
 /// create content there (member, superuser, or the personal workspace).
+#[utoipa::path(
+    post,
+    path = "/api/v1/plios/{uuid}/copy/",
+    tag = "plios",
+    security(("bearer" = [])),
+    params(("uuid" = String, Path, description = "The plio's uuid")),
+    request_body(content = crate::api::requests::CopyRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Success", body = crate::api::responses::PlioDetail)
+    )
+)]
 pub async fn copy_plio(
     caller: AuthUser,
     tenant: Tenant,

@@ -158,6 +158,15 @@ fn check_image(
 }
 
 /// `GET /api/v1/questions/` ordered by item time.
+#[utoipa::path(
+    get,
+    path = "/api/v1/questions/",
+    tag = "questions",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Success", body = Vec<crate::cache::payloads::plio::QuestionPayload>)
+    )
+)]
 pub async fn list_questions(
     caller: AuthUser,
     tenant: Tenant,
@@ -174,6 +183,16 @@ pub async fn list_questions(
 }
 
 /// `POST /api/v1/questions/` `{item, type, text, options, correct_answer, survey, image, ...}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/questions/",
+    tag = "questions",
+    security(("bearer" = [])),
+    request_body(content = crate::api::requests::QuestionRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Success", body = crate::cache::payloads::plio::QuestionPayload)
+    )
+)]
 pub async fn create_question(
     caller: AuthUser,
     tenant: Tenant,
@@ -213,6 +232,16 @@ pub async fn create_question(
 }
 
 /// `GET /api/v1/questions/{id}/`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/questions/{id}/",
+    tag = "questions",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    responses(
+        (status = 200, description = "Success", body = crate::cache::payloads::plio::QuestionPayload)
+    )
+)]
 pub async fn get_question(
     caller: AuthUser,
     tenant: Tenant,
@@ -232,6 +261,17 @@ pub async fn get_question(
 }
 
 /// `PUT|PATCH /api/v1/questions/{id}/`: the merged result is validated as a whole.
+#[utoipa::path(
+    method(put, patch),
+    path = "/api/v1/questions/{id}/",
+    tag = "questions",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    request_body(content = crate::api::requests::QuestionRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Success", body = crate::cache::payloads::plio::QuestionPayload)
+    )
+)]
 pub async fn update_question(
     caller: AuthUser,
     tenant: Tenant,
@@ -270,6 +310,16 @@ pub async fn update_question(
 }
 
 /// `DELETE /api/v1/questions/{id}/`: soft delete.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/questions/{id}/",
+    tag = "questions",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    responses(
+        (status = 204, description = "Deleted")
+    )
+)]
 pub async fn delete_question(
     caller: AuthUser,
     tenant: Tenant,

@@ -36,6 +36,15 @@ async fn visible(
 }
 
 /// `GET /api/v1/roles/`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/roles/",
+    tag = "roles",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Success", body = Vec<crate::db::models::role::Role>)
+    )
+)]
 pub async fn list_roles(
     caller: AuthUser,
     tenant: Tenant,
@@ -45,6 +54,16 @@ pub async fn list_roles(
 }
 
 /// `GET /api/v1/roles/{id}/` (only a visible role).
+#[utoipa::path(
+    get,
+    path = "/api/v1/roles/{id}/",
+    tag = "roles",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    responses(
+        (status = 200, description = "Success", body = crate::db::models::role::Role)
+    )
+)]
 pub async fn get_role(
     caller: AuthUser,
     tenant: Tenant,

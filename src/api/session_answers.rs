@@ -1,7 +1,7 @@
 //! `/api/v1/session-answers/`: a learner's answers within a session.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::api::extract::body::JsonBody;
 use crate::api::input::Input;
@@ -60,6 +60,15 @@ fn validate_answer(
 }
 
 /// `GET /api/v1/session-answers/`: answers of the caller's sessions.
+#[utoipa::path(
+    get,
+    path = "/api/v1/session-answers/",
+    tag = "session_answers",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Success", body = Vec<AnswerPayload>)
+    )
+)]
 pub async fn list_answers(
     caller: AuthUser,
     tenant: Tenant,
@@ -73,11 +82,39 @@ pub async fn list_answers(
     Ok(HttpResponse::Ok().json(list.into_iter().map(answer_json).collect::<Vec<_>>()))
 }
 
-fn answer_json(a: learner::Answer) -> Value {
-    json!({"id": a.id, "answer": a.answer, "item": a.item_id, "session": a.session_id, "created_at": a.created_at, "updated_at": a.updated_at})
+/// A session answer as the API shows it (keys in the order clients have always received).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct AnswerPayload {
+    answer: Option<Value>,
+    created_at: chrono::DateTime<chrono::Utc>,
+    id: i32,
+    item: i32,
+    session: i32,
+    updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+fn answer_json(a: learner::Answer) -> AnswerPayload {
+    AnswerPayload {
+        answer: a.answer,
+        created_at: a.created_at,
+        id: a.id,
+        item: a.item_id,
+        session: a.session_id,
+        updated_at: a.updated_at,
+    }
 }
 
 /// `POST /api/v1/session-answers/` `{session, item, answer}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/session-answers/",
+    tag = "session_answers",
+    security(("bearer" = [])),
+    request_body(content = crate::api::requests::AnswerRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Success", body = AnswerPayload)
+    )
+)]
 pub async fn create_answer(
     caller: AuthUser,
     tenant: Tenant,
@@ -123,6 +160,16 @@ fn own_answer(
 }
 
 /// `GET /api/v1/session-answers/{id}/`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/session-answers/{id}/",
+    tag = "session_answers",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    responses(
+        (status = 200, description = "Success", body = AnswerPayload)
+    )
+)]
 pub async fn get_answer(
     caller: AuthUser,
     tenant: Tenant,
@@ -137,6 +184,17 @@ pub async fn get_answer(
 }
 
 /// `PUT|PATCH /api/v1/session-answers/{id}/` `{answer}`.
+#[utoipa::path(
+    method(put, patch),
+    path = "/api/v1/session-answers/{id}/",
+    tag = "session_answers",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    request_body(content = crate::api::requests::AnswerRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Success", body = AnswerPayload)
+    )
+)]
 pub async fn update_answer(
     caller: AuthUser,
     tenant: Tenant,
@@ -162,6 +220,16 @@ pub async fn update_answer(
 }
 
 /// `DELETE /api/v1/session-answers/{id}/`: soft-deletes one of the caller's answers.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/session-answers/{id}/",
+    tag = "session_answers",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    responses(
+        (status = 204, description = "Deleted")
+    )
+)]
 pub async fn delete_answer(
     caller: AuthUser,
     tenant: Tenant,

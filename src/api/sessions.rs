@@ -37,7 +37,9 @@ async fn payload(
         })
         .await?;
     let plio = plio_payload_by_id(db, cache, tenant, viewer, s.plio_id).await?;
-    let user = crate::api::users::payload(db, cache, s.user_id).await.ok();
+    let user = crate::api::user_payloads::payload(db, cache, s.user_id)
+        .await
+        .ok();
     let experiment = match experiment {
         Some(e) => Some(experiment_payload(db, cache, viewer, e).await?),
         None => None,
@@ -77,7 +79,7 @@ pub async fn experiment_payload(
     viewer: &AuthUser,
     e: learner::Experiment,
 ) -> Result<Value, AppError> {
-    let creator = crate::api::users::payload(db, cache, e.created_by_id)
+    let creator = crate::api::user_payloads::payload(db, cache, e.created_by_id)
         .await
         .ok();
     let full = viewer.is_superuser || viewer.id == e.created_by_id;
@@ -151,12 +153,23 @@ fn check_experiment(
 }
 
 /// Query of the session list.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SessionQuery {
     plio: Option<String>,
 }
 
 /// `GET /api/v1/sessions/` (`?plio=<uuid>`): the caller's own sessions, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/sessions/",
+    tag = "sessions",
+    security(("bearer" = [])),
+    params(SessionQuery),
+    responses(
+        (status = 200, description = "Success", body = Vec<crate::api::responses::SessionPayload>)
+    )
+)]
 pub async fn list_sessions(
     caller: AuthUser,
     tenant: Tenant,
@@ -187,6 +200,16 @@ pub async fn list_sessions(
 }
 
 /// `POST /api/v1/sessions/` `{plio: <id>, retention?, watch_time?, has_video_played?, experiment?}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/sessions/",
+    tag = "sessions",
+    security(("bearer" = [])),
+    request_body(content = crate::api::requests::SessionRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Success", body = crate::api::responses::SessionPayload)
+    )
+)]
 pub async fn create_session(
     caller: AuthUser,
     tenant: Tenant,
@@ -231,6 +254,16 @@ pub async fn create_session(
 }
 
 /// `GET /api/v1/sessions/{id}/` (own only).
+#[utoipa::path(
+    get,
+    path = "/api/v1/sessions/{id}/",
+    tag = "sessions",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    responses(
+        (status = 200, description = "Success", body = crate::api::responses::SessionPayload)
+    )
+)]
 pub async fn get_session(
     caller: AuthUser,
     tenant: Tenant,
@@ -249,6 +282,17 @@ pub async fn get_session(
 }
 
 /// `PUT|PATCH /api/v1/sessions/{id}/`: retention, watch time, video-played flag, experiment.
+#[utoipa::path(
+    method(put, patch),
+    path = "/api/v1/sessions/{id}/",
+    tag = "sessions",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    request_body(content = crate::api::requests::SessionRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Success", body = crate::api::responses::SessionPayload)
+    )
+)]
 pub async fn update_session(
     caller: AuthUser,
     tenant: Tenant,
@@ -280,6 +324,16 @@ pub async fn update_session(
 }
 
 /// `DELETE /api/v1/sessions/{id}/`: soft delete with its answers and events.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/sessions/{id}/",
+    tag = "sessions",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    responses(
+        (status = 204, description = "Deleted")
+    )
+)]
 pub async fn delete_session(
     caller: AuthUser,
     tenant: Tenant,

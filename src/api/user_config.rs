@@ -4,7 +4,7 @@ use actix_web::{web, HttpResponse};
 use chrono::Utc;
 use diesel::prelude::*;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::api::extract::body::JsonBody;
 use crate::auth::AuthUser;
@@ -14,7 +14,8 @@ use crate::db::Database;
 use crate::error::{AppError, Code};
 use crate::secrets;
 
-use crate::api::users::{payload, payload_for, self_or_superuser};
+use crate::api::user_payloads::{payload, payload_for};
+use crate::api::users::self_or_superuser;
 
 async fn replace_config(
     db: &Database,
@@ -45,6 +46,17 @@ async fn replace_config(
 }
 
 /// `PATCH /api/v1/users/{id}/setting/`: replaces `config.settings`; returns `config`.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/users/{id}/setting/",
+    tag = "user_config",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    request_body(content = Object, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn update_user_setting(
     caller: AuthUser,
     path: web::Path<i32>,
@@ -75,6 +87,16 @@ pub async fn update_user_setting(
 }
 
 /// `GET /api/v1/users/{id}/config/`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}/config/",
+    tag = "user_config",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value)
+    )
+)]
 pub async fn get_user_config(
     caller: AuthUser,
     path: web::Path<i32>,
@@ -87,6 +109,17 @@ pub async fn get_user_config(
 }
 
 /// `PATCH /api/v1/users/{id}/config/` `{"config": {...}}` with Plio's messages.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/users/{id}/config/",
+    tag = "user_config",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    request_body(content = Object, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Success", body = crate::api::health::Status)
+    )
+)]
 pub async fn update_user_config(
     caller: AuthUser,
     path: web::Path<i32>,
@@ -116,16 +149,29 @@ pub async fn update_user_config(
         ));
     }
     replace_config(&db, &cache, id, move |_| config).await?;
-    Ok(HttpResponse::Ok().json(json!({"status": "config set"})))
+    Ok(HttpResponse::Ok().json(crate::api::health::Status {
+        status: "config set",
+    }))
 }
 
 /// Query of `users/token/`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TokenQuery {
     token: Option<String>,
 }
 
 /// `GET /api/v1/users/token/?token=`: the user an access token belongs to.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/token/",
+    tag = "user_config",
+    security(("bearer" = [])),
+    params(TokenQuery),
+    responses(
+        (status = 200, description = "Success", body = crate::cache::payloads::user::UserPayload)
+    )
+)]
 pub async fn get_user_by_token(
     caller: AuthUser,
     query: web::Query<TokenQuery>,

@@ -7,70 +7,14 @@ use serde::Deserialize;
 
 use crate::api::extract::body::JsonBody;
 use crate::api::input::Input;
+use crate::api::user_payloads::{payload, payload_for, payloads};
 use crate::auth::tokens::TokenCache;
 use crate::auth::{password, AuthUser};
-use crate::cache::payloads::user::{self as user_payload, UserPayload};
-use crate::cache::{Cache, EntryKey};
+use crate::cache::Cache;
 use crate::db::models::user::{self, UserChanges};
 use crate::db::schema::{access_token, organization_user, refresh_token, user as user_table};
 use crate::db::Database;
 use crate::error::{AppError, Code};
-
-/// Reads user payloads through the cache (one round trip for all, one DB load for misses).
-pub async fn payloads(
-    db: &Database,
-    cache: &Cache,
-    ids: &[i32],
-) -> Result<Vec<UserPayload>, AppError> {
-    let keys: Vec<EntryKey> = ids
-        .iter()
-        .map(|id| EntryKey::global::<UserPayload>(i64::from(*id)))
-        .collect();
-    let found = cache
-        .get_or_load_many(&keys, |missing| {
-            let wanted: Vec<i32> = missing
-                .iter()
-                .filter_map(|&i| ids.get(i).copied())
-                .collect();
-            let db = db.clone();
-            async move {
-                let loaded = db
-                    .shared(move |conn| Ok(user_payload::load_payloads(conn, &wanted)?))
-                    .await?;
-                // Keep positions: a user deleted meanwhile is reported as not found.
-                if loaded.len() != missing.len() {
-                    return Err(AppError::new(Code::NotFound));
-                }
-                Ok(loaded)
-            }
-        })
-        .await?;
-    Ok(found)
-}
-
-/// One user payload through the cache; 404 if there is no such live user.
-pub async fn payload(db: &Database, cache: &Cache, id: i32) -> Result<UserPayload, AppError> {
-    payloads(db, cache, &[id])
-        .await?
-        .pop()
-        .ok_or_else(|| AppError::new(Code::NotFound))
-}
-
-/// A user payload as served to `viewer`: the user's own payload also carries the api_key of
-/// each organization they administer (the web client builds embed and SSO links from it);
-/// anyone else's never does (SPEC 4.2).
-pub async fn payload_for(
-    db: &Database,
-    cache: &Cache,
-    id: i32,
-    viewer: i32,
-) -> Result<UserPayload, AppError> {
-    let p = payload(db, cache, id).await?;
-    if viewer != id || p.organizations.is_empty() {
-        return Ok(p);
-    }
-    db.shared(move |conn| Ok(p.with_own_api_keys(conn)?)).await
-}
 
 pub(crate) fn self_or_superuser(caller: &AuthUser, id: i32) -> Result<(), AppError> {
     if caller.is_superuser || caller.id == id {
@@ -89,7 +33,8 @@ fn superuser(caller: &AuthUser) -> Result<(), AppError> {
 }
 
 /// Query filters of the list.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     ids: Option<String>,
     organization: Option<String>,
@@ -99,6 +44,16 @@ pub struct ListQuery {
 /// `GET /api/v1/users/` (superusers): `?ids=1,2`, `?organization=<id>`, `?email=<exact>`.
 /// As Plio: empty filters are absent; `ids` with no valid integer is ignored; a
 /// non-integer `organization` matches nothing.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/",
+    tag = "users",
+    security(("bearer" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, description = "Success", body = Vec<crate::cache::payloads::user::UserPayload>)
+    )
+)]
 pub async fn list_users(
     caller: AuthUser,
     query: web::Query<ListQuery>,
@@ -215,6 +170,16 @@ fn email_conflict(e: diesel::result::Error) -> AppError {
 }
 
 /// `POST /api/v1/users/` (superusers) `{email, password, first_name, last_name, mobile}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/",
+    tag = "users",
+    security(("bearer" = [])),
+    request_body(content = crate::api::requests::UserRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Success", body = crate::cache::payloads::user::UserPayload)
+    )
+)]
 pub async fn create_user(
     caller: AuthUser,
     body: JsonBody,
@@ -267,6 +232,16 @@ pub async fn create_user(
 }
 
 /// `GET /api/v1/users/{id}/` (self or superuser).
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}/",
+    tag = "users",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    responses(
+        (status = 200, description = "Success", body = crate::cache::payloads::user::UserPayload)
+    )
+)]
 pub async fn get_user(
     caller: AuthUser,
     path: web::Path<i32>,
@@ -280,6 +255,17 @@ pub async fn get_user(
 
 /// `PUT|PATCH /api/v1/users/{id}/` (self or superuser). `password` is stored as an Argon2id
 /// hash; `is_superuser` is read-only; `status` and `is_active` are for superusers.
+#[utoipa::path(
+    method(put, patch),
+    path = "/api/v1/users/{id}/",
+    tag = "users",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    request_body(content = crate::api::requests::UserRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Success", body = crate::cache::payloads::user::UserPayload)
+    )
+)]
 pub async fn update_user(
     caller: AuthUser,
     path: web::Path<i32>,
@@ -361,6 +347,16 @@ pub async fn update_user(
 }
 
 /// `DELETE /api/v1/users/{id}/` (self or superuser): soft delete; the user's tokens end.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/{id}/",
+    tag = "users",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    responses(
+        (status = 204, description = "Deleted")
+    )
+)]
 pub async fn delete_user(
     caller: AuthUser,
     path: web::Path<i32>,

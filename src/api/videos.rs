@@ -73,6 +73,15 @@ fn read_video(input: &mut Input, partial: bool) -> VideoChanges {
 }
 
 /// `GET /api/v1/videos/`: the caller's videos (superusers: all).
+#[utoipa::path(
+    get,
+    path = "/api/v1/videos/",
+    tag = "videos",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Success", body = Vec<crate::db::models::content::Video>)
+    )
+)]
 pub async fn list_videos(
     caller: AuthUser,
     tenant: Tenant,
@@ -86,6 +95,16 @@ pub async fn list_videos(
 }
 
 /// `POST /api/v1/videos/` `{url, title, duration}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/videos/",
+    tag = "videos",
+    security(("bearer" = [])),
+    request_body(content = crate::api::requests::VideoRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Success", body = crate::db::models::content::Video)
+    )
+)]
 pub async fn create_video(
     caller: AuthUser,
     tenant: Tenant,
@@ -106,6 +125,16 @@ pub async fn create_video(
 }
 
 /// `GET /api/v1/videos/{id}/`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/videos/{id}/",
+    tag = "videos",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    responses(
+        (status = 200, description = "Success", body = crate::db::models::content::Video)
+    )
+)]
 pub async fn get_video(
     caller: AuthUser,
     tenant: Tenant,
@@ -123,6 +152,17 @@ pub async fn get_video(
 }
 
 /// `PUT|PATCH /api/v1/videos/{id}/`: invalidates every plio showing it.
+#[utoipa::path(
+    method(put, patch),
+    path = "/api/v1/videos/{id}/",
+    tag = "videos",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    request_body(content = crate::api::requests::VideoRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Success", body = crate::db::models::content::Video)
+    )
+)]
 pub async fn update_video(
     caller: AuthUser,
     tenant: Tenant,
@@ -151,6 +191,16 @@ pub async fn update_video(
 }
 
 /// `DELETE /api/v1/videos/{id}/`: soft delete; plios showing it show no video.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/videos/{id}/",
+    tag = "videos",
+    security(("bearer" = [])),
+    params(("id" = i32, Path, description = "Integer id")),
+    responses(
+        (status = 204, description = "Deleted")
+    )
+)]
 pub async fn delete_video(
     caller: AuthUser,
     tenant: Tenant,

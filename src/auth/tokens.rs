@@ -9,7 +9,7 @@ use crate::db::models::token::{self, ACCESS_TTL};
 use crate::secrets;
 
 /// The token response of every grant.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenPair {
     /// Opaque bearer token (shown once, stored hashed).
     pub access_token: String,

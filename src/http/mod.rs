@@ -6,6 +6,7 @@ pub mod cors;
 pub mod deadline;
 pub mod error;
 pub mod middleware;
+pub mod openapi;
 pub mod routes;
 pub mod server;
 pub mod tenant;

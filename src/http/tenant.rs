@@ -104,7 +104,10 @@ pub async fn resolve_tenant(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    if EXEMPT.contains(&req.path().trim_end_matches('/')) || req.path().starts_with("/media/") {
+    if EXEMPT.contains(&req.path().trim_end_matches('/'))
+        || req.path().starts_with("/media/")
+        || req.path().starts_with(crate::http::openapi::DOCS_PREFIX)
+    {
         return next
             .call(req)
             .await

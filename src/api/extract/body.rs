@@ -50,7 +50,34 @@ pub fn parse(req: &HttpRequest, bytes: &[u8]) -> Result<Value, AppError> {
     let value: Value =
         serde_json::from_slice(bytes).map_err(|_| AppError::new(Code::InvalidJson))?;
     refuse_nul(&value)?;
+    refuse_deep(&value)?;
     Ok(value)
+}
+
+/// Deepest nesting of a JSON body. Stored values are embedded a few levels down in other
+/// payloads (a `settings` body under its organization's `config`, a `config` under each member's
+/// user payload), and serde_json reads at most 128 levels: a body near that limit would be
+/// stored and then fail every later read of the row (found by Schemathesis).
+pub const MAX_JSON_DEPTH: usize = 64;
+
+/// 400 for a body nesting deeper than [`MAX_JSON_DEPTH`].
+pub fn refuse_deep(value: &Value) -> Result<(), AppError> {
+    fn deeper_than(v: &Value, limit: usize) -> bool {
+        match v {
+            _ if limit == 0 => matches!(v, Value::Array(_) | Value::Object(_)),
+            Value::Array(a) => a.iter().any(|v| deeper_than(v, limit - 1)),
+            Value::Object(m) => m.values().any(|v| deeper_than(v, limit - 1)),
+            _ => false,
+        }
+    }
+    if deeper_than(value, MAX_JSON_DEPTH) {
+        Err(AppError::with_detail(
+            Code::Invalid,
+            format!("JSON values may nest at most {MAX_JSON_DEPTH} levels deep."),
+        ))
+    } else {
+        Ok(())
+    }
 }
 
 /// PostgreSQL refuses U+0000 in text and jsonb: a body carrying it anywhere (a value or a

@@ -22,6 +22,16 @@ fn round2(x: f64) -> f64 {
 }
 
 /// `GET /api/v1/plios/{uuid}/metrics/`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/plios/{uuid}/metrics/",
+    tag = "reports",
+    security(("bearer" = [])),
+    params(("uuid" = String, Path, description = "The plio's uuid")),
+    responses(
+        (status = 200, description = "Success", body = crate::api::responses::PlioMetrics)
+    )
+)]
 pub async fn plio_metrics(
     caller: AuthUser,
     tenant: Tenant,
@@ -107,6 +117,16 @@ spreadsheets do not run it as a formula.
 ";
 
 /// `GET /api/v1/plios/{uuid}/download_data/`: a zip of Plio's CSVs (SPEC 5.1 "Reports").
+#[utoipa::path(
+    get,
+    path = "/api/v1/plios/{uuid}/download_data/",
+    tag = "reports",
+    security(("bearer" = [])),
+    params(("uuid" = String, Path, description = "The plio's uuid")),
+    responses(
+        (status = 200, description = "A zip of CSV files", content_type = "application/zip")
+    )
+)]
 pub async fn download_data(
     caller: AuthUser,
     tenant: Tenant,

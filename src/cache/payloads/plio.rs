@@ -15,7 +15,7 @@ use crate::db::models::content::question::{find_question, Question};
 use crate::db::models::content::video::Video;
 
 /// A question as Plio serializes it (image expanded).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct QuestionPayload {
     pub id: i32,
     pub item: i32,
@@ -53,7 +53,7 @@ impl QuestionPayload {
 }
 
 /// An item with `details` (its question, or `{}`).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct ItemPayload {
     pub id: i32,
     pub plio: i32,
@@ -68,7 +68,7 @@ pub struct ItemPayload {
 
 /// The cached plio entry: Plio's plio payload without `created_by` (composed at read time
 /// from the creator's user entry, so a user's change shows in every tenant at once).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct PlioEntry {
     pub id: i32,
     pub name: String,

@@ -8,7 +8,7 @@ use crate::db::schema::user;
 /// An organization of a user, with Plio's keys (`OrganizationSerializer` plus `role`) inside
 /// the user payload. `api_key` is never cached: it is added only to an admin's own payload
 /// when it is served to that admin (SPEC 4.2, 5.1).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct UserOrganization {
     pub id: i32,
     pub name: String,
@@ -24,7 +24,7 @@ pub struct UserOrganization {
 
 /// The user payload (Plio's `UserSerializer` fields plus organizations with roles). Never
 /// carries the password hash or any organization's api_key. Cached as kind `user`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct UserPayload {
     pub id: i32,
     pub last_login: Option<DateTime<Utc>>,

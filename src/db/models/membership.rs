@@ -33,7 +33,7 @@ pub fn is_admin(conn: &mut PgConnection, user_id: i32, organization_id: i32) -> 
 }
 
 /// A membership row with names.
-#[derive(Debug, Clone, Queryable, serde::Serialize)]
+#[derive(Debug, Clone, Queryable, serde::Serialize, utoipa::ToSchema)]
 pub struct Membership {
     pub id: i32,
     pub user: i32,
@@ -139,7 +139,7 @@ pub fn delete(conn: &mut PgConnection, id: i32) -> QueryResult<usize> {
 }
 
 /// The user fields shown inside a membership row (Plio's `LightweightUserSerializer`).
-#[derive(Debug, Clone, Queryable, serde::Serialize)]
+#[derive(Debug, Clone, Queryable, serde::Serialize, utoipa::ToSchema)]
 pub struct UserDetails {
     pub id: i32,
     pub first_name: String,
@@ -151,7 +151,7 @@ pub struct UserDetails {
 }
 
 /// A membership as the API shows it: Plio's keys, with `user_details`.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct MembershipWithUser {
     #[serde(flatten)]
     pub membership: Membership,

@@ -43,7 +43,7 @@ pub struct OrganizationChanges {
 }
 
 /// A domain row.
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = organizations_domain)]
 pub struct Domain {
     #[serde(skip)]

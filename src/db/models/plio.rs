@@ -10,7 +10,7 @@ use serde::Serialize;
 pub const PAGE_SIZE: i64 = 5;
 
 /// One row of the plio list: Plio's raw row dict plus `unique_viewers` and `video_url`.
-#[derive(Debug, QueryableByName, Serialize)]
+#[derive(Debug, QueryableByName, Serialize, utoipa::ToSchema)]
 pub struct PlioListRow {
     #[diesel(sql_type = Int4)]
     pub id: i32,

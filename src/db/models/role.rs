@@ -24,7 +24,7 @@ pub fn id_by_name(conn: &mut PgConnection, name: &str) -> QueryResult<i32> {
 }
 
 /// A role row.
-#[derive(Debug, Clone, Queryable, serde::Serialize)]
+#[derive(Debug, Clone, Queryable, serde::Serialize, utoipa::ToSchema)]
 pub struct Role {
     pub id: i32,
     pub name: String,

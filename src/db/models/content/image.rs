@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use crate::db::schema::tenant::{image, item, question};
 
 /// An image row.
-#[derive(Debug, Clone, Queryable, Selectable, Serialize, Deserialize, PartialEq)]
+#[derive(
+    Debug, Clone, Queryable, Selectable, Serialize, Deserialize, PartialEq, utoipa::ToSchema,
+)]
 #[diesel(table_name = image)]
 pub struct Image {
     pub id: i32,

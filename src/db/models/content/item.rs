@@ -11,7 +11,7 @@ use crate::db::schema::tenant::{item, plio, question};
 use super::plio::Scope;
 
 /// An item row.
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = item)]
 pub struct Item {
     pub id: i32,

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use crate::db::schema::tenant::{plio, video};
 
 /// A video row.
-#[derive(Debug, Clone, Queryable, Selectable, Serialize, Deserialize, PartialEq)]
+#[derive(
+    Debug, Clone, Queryable, Selectable, Serialize, Deserialize, PartialEq, utoipa::ToSchema,
+)]
 #[diesel(table_name = video)]
 pub struct Video {
     pub id: i32,

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::db::schema::tenant::{item, session, session_answer};
 
 /// A session answer as Plio lists it inside a session.
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = session_answer)]
 pub struct Answer {
     pub id: i32,

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::db::schema::tenant::{event, session};
 
 /// An event row.
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = event)]
 pub struct Event {
     pub id: i32,

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::db::schema::tenant::{experiment, experiment_plio};
 
 /// An experiment row.
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = experiment)]
 pub struct Experiment {
     pub id: i32,
@@ -24,7 +24,7 @@ pub struct Experiment {
 }
 
 /// An experiment-plio row.
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = experiment_plio)]
 pub struct ExperimentPlio {
     pub id: i32,

@@ -11,7 +11,7 @@ use crate::db::schema::tenant::{event, item, plio, session, session_answer, vide
 use super::event::Event;
 
 /// A session row.
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = session)]
 pub struct Session {
     pub id: i32,

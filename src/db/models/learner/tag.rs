@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::db::schema::tenant::tag;
 
 /// A tag row.
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = tag)]
 pub struct Tag {
     pub id: i32,
