@@ -20,12 +20,18 @@ EMAIL=fuzz-admin@example.com
 PASSWORD=fuzz-admin-password-1
 ORG=fuzzorg
 
+command -v curl >/dev/null || { (apt-get update -qq || true) && apt-get install -y -qq curl; }
 [ -x "$BIN" ] || { echo "schemathesis: $BIN missing; run cargo build first" >&2; exit 1; }
 
 # The virtualenv is cached: reruns skip the install.
 if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
     echo "schemathesis: installing schemathesis==$SCHEMATHESIS_VERSION into $VENV"
-    python3 -m venv "$VENV"
+    python3 -m venv "$VENV" 2>/dev/null || {
+        # A fresh Debian lacks ensurepip until python3-venv is installed.
+        rm -rf "$VENV"
+        (apt-get update -qq || true) && apt-get install -y -qq python3-venv
+        python3 -m venv "$VENV"
+    }
     "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 
