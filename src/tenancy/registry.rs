@@ -16,7 +16,8 @@ use crate::tenant::{SchemaName, Tenant, TenantId};
 /// Whether a tenant can be served.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TenantState {
-    /// Schema present and migrations current.
+    /// Schema present and its migrations at or ahead of the binary's (a rolling deploy: a
+    /// newer release migrated it while this one still serves).
     Ready,
     /// The schema does not exist.
     SchemaMissing,
@@ -62,6 +63,12 @@ struct Row {
     domains: Vec<String>,
 }
 
+/// Whether a schema migrated to `version` can be served by a binary whose newest tenant
+/// migration is `latest`. Versions are diesel's fixed-width timestamps, so they order as text.
+fn at_or_ahead(version: Option<&str>, latest: &str) -> bool {
+    version.is_some_and(|v| v.len() == latest.len() && v >= latest)
+}
+
 const LOAD_SQL: &str = "\
 SELECT o.id, o.shortcode::text AS shortcode, o.schema_name::text AS schema_name,
        o.schema_version::text AS schema_version,
@@ -93,7 +100,7 @@ impl TenantRegistry {
             };
             let state = if !row.schema_exists {
                 TenantState::SchemaMissing
-            } else if row.schema_version.as_deref() != Some(latest) {
+            } else if !at_or_ahead(row.schema_version.as_deref(), latest) {
                 TenantState::MigrationsPending
             } else {
                 TenantState::Ready
@@ -175,5 +182,19 @@ impl TenantRegistry {
                 registry.reload_async(&db).await;
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::at_or_ahead;
+
+    #[test]
+    fn schemas_at_or_ahead_of_the_binary_are_served_and_behind_are_not() {
+        assert!(at_or_ahead(Some("20260201000001"), "20260201000001"));
+        assert!(at_or_ahead(Some("20990101000000"), "20260201000001"));
+        assert!(!at_or_ahead(Some("20000101000000"), "20260201000001"));
+        assert!(!at_or_ahead(None, "20260201000001"));
+        assert!(!at_or_ahead(Some("garbage"), "20260201000001"));
     }
 }

@@ -214,6 +214,67 @@ async fn a_tenant_with_pending_migrations_is_not_served() {
     assert_eq!(body["code"], "tenant_unavailable");
 }
 
+/// A rolling deploy (SPEC 2.2): a newer release migrates a tenant (an additive change, with its
+/// migration record and a newer schema version) while this binary still serves it.
+#[actix_web::test]
+async fn a_tenant_migrated_ahead_of_the_binary_is_still_served() {
+    let app = spawn_app().await;
+    let (me, token) = app.create_user("ahead@example.com", false);
+    let org = app.create_tenant("ahead").await;
+    app.add_member(me, org["id"].as_i64().unwrap() as i32, "org-admin");
+    let caller = crate::helpers::Caller::new(&app, Some(&token), Some("ahead"));
+    let before = caller.make_plio("made before", true, 1).await;
+
+    use diesel::connection::SimpleConnection;
+    app.conn()
+        .batch_execute(
+            "ALTER TABLE ahead.plio ADD COLUMN subtitle text NOT NULL DEFAULT ''; \
+             ALTER TABLE ahead.item ADD COLUMN weight integer; \
+             INSERT INTO ahead.__diesel_schema_migrations (version) VALUES ('29990101000000'); \
+             UPDATE public.organization SET schema_version = '29990101000000' WHERE shortcode = 'ahead'",
+        )
+        .unwrap();
+    // Past the registry's refresh.
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(600)).await;
+
+    let (status, body) = app.plio_names(&token, Some("ahead")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(names(&body), ["made before"]);
+    let uuid = before["uuid"].as_str().unwrap();
+    let (status, detail) = caller.get(&format!("/api/v1/plios/{uuid}/")).await;
+    assert_eq!(status, 200, "{detail}");
+    assert_eq!(detail["items"].as_array().unwrap().len(), 1);
+    let after = caller.make_plio("made after", false, 1).await;
+    let (status, _) = caller
+        .get(&format!(
+            "/api/v1/plios/{}/",
+            after["uuid"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(status, 200);
+
+    // This (older) release's `plio migrate` leaves the newer schema recorded as it is.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_plio"))
+        .arg("migrate")
+        .env("DATABASE_URL", &app.db.url)
+        .env("RUST_LOG", "warn")
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM public.organization WHERE shortcode = 'ahead' AND schema_version = '29990101000000'"),
+        1
+    );
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(600)).await;
+    let (status, body) = app.plio_names(&token, Some("ahead")).await;
+    assert_eq!(status, 200, "{body}");
+}
+
 #[actix_web::test]
 async fn organization_members_see_public_and_own_plios_non_members_nothing() {
     let app = spawn_app().await;
