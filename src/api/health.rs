@@ -1,4 +1,4 @@
-//! `/healthz` (process up) and `/readyz` (database reachable; cache state reported).
+//! `/healthz` (process up), `/readyz` (database reachable; cache state reported) and `/metrics`.
 
 use actix_web::{web, HttpResponse};
 use diesel::RunQueryDsl;
@@ -7,6 +7,7 @@ use serde_json::json;
 use crate::cache::Cache;
 use crate::db::Database;
 use crate::error::{AppError, Code};
+use crate::metrics::{Metrics, ScrapeState};
 use crate::tenancy::TenantRegistry;
 
 /// `{"status": "..."}`: liveness, and the answer of writes that return no resource.
@@ -28,6 +29,49 @@ pub struct Status {
 )]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Status { status: "ok" })
+}
+
+/// Prometheus text (SPEC 5): requests by route template and status, latency, cache events per
+/// kind, pool connections (open, idle, waiting), tenants by state.
+#[utoipa::path(
+    get,
+    path = "/metrics/",
+    tag = "health",
+    security(()),
+    responses(
+        (status = 200, description = "Prometheus text exposition", body = String, content_type = "text/plain")
+    )
+)]
+pub async fn metrics(
+    metrics: web::Data<Metrics>,
+    db: web::Data<Database>,
+    cache: web::Data<Cache>,
+    registry: web::Data<TenantRegistry>,
+) -> HttpResponse {
+    let (connections, idle) = db.pool_state();
+    let mut events = Vec::new();
+    for k in cache.stats().kinds {
+        for (event, n) in [
+            ("hit", k.hits),
+            ("miss", k.misses),
+            ("fill", k.populates),
+            ("stale_fill_refused", k.stale_fills_rejected),
+            ("invalidation", k.invalidations),
+            ("error", k.errors),
+        ] {
+            events.push((k.kind, event, n));
+        }
+    }
+    let state = ScrapeState {
+        pool_connections: u64::from(connections),
+        pool_idle: u64::from(idle),
+        pool_waiting: db.pool_waiting(),
+        cache: events,
+        tenants: registry.state_counts(),
+    };
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(metrics.render(&state))
 }
 
 /// Readiness: the database answers `SELECT 1`.

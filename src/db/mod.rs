@@ -49,6 +49,8 @@ impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for EmptySearchPath 
 #[derive(Clone)]
 pub struct Database {
     pool: PgPool,
+    /// Units of work waiting for a pooled connection (for `/metrics`).
+    waiting: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 #[derive(QueryableByName)]
@@ -89,7 +91,10 @@ impl Database {
             .test_on_check_out(false)
             .connection_customizer(Box::new(EmptySearchPath))
             .build_unchecked(manager);
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            waiting: Default::default(),
+        })
     }
 
     /// A raw pooled connection, for migrations and provisioning only: everything else goes
@@ -108,6 +113,22 @@ impl Database {
         (s.connections, s.idle_connections)
     }
 
+    /// Units of work waiting for a pooled connection right now.
+    pub fn pool_waiting(&self) -> u64 {
+        self.waiting.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// A pooled connection for one of the doors, counted while it is awaited.
+    fn checkout(
+        &self,
+    ) -> Result<diesel::r2d2::PooledConnection<ConnectionManager<PgConnection>>, PoolError> {
+        use std::sync::atomic::Ordering;
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        let conn = self.pool.get();
+        self.waiting.fetch_sub(1, Ordering::Relaxed);
+        conn
+    }
+
     /// The tenant door, blocking: runs `f` on the calling thread in a transaction scoped to
     /// exactly `tenant`'s schema.
     pub fn tenant_blocking<T, E, F>(&self, tenant: &Tenant, f: F) -> Result<T, E>
@@ -115,7 +136,7 @@ impl Database {
         F: FnOnce(&mut PgConnection) -> Result<T, E>,
         E: From<diesel::result::Error> + From<TenantUnavailable> + From<PoolError>,
     {
-        let mut conn = self.pool.get()?;
+        let mut conn = self.checkout()?;
         scoped(&mut conn, &Scope::Schema(tenant.schema().clone()), f)
     }
 
@@ -126,7 +147,7 @@ impl Database {
         F: FnOnce(&mut PgConnection) -> Result<T, E>,
         E: From<diesel::result::Error> + From<TenantUnavailable> + From<PoolError>,
     {
-        let mut conn = self.pool.get()?;
+        let mut conn = self.checkout()?;
         scoped(&mut conn, &Scope::Shared, f)
     }
 

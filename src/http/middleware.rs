@@ -6,12 +6,13 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::HttpResponse;
+use actix_web::{web, HttpResponse};
 use tracing::Instrument;
 
 use crate::api::extract::body::{MAX_BODY, UPLOAD_SLACK};
 use crate::error::{AppError, Code};
 use crate::http::error::body_for_status;
+use crate::metrics::Metrics;
 
 /// Whether a raw path or query carries `%00` (a NUL once decoded) or a NUL byte.
 fn has_nul_escape(raw: &str) -> bool {
@@ -58,7 +59,17 @@ pub async fn request_context(
     // rewriting) needs unique access to it. Inner layers turn errors into responses, so an
     // `Err` here is only passed on.
     let started = Instant::now();
+    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let mut res = next.call(req).instrument(span.clone()).await?;
+    if let Some(m) = metrics {
+        let route = res.request().match_pattern();
+        m.observe_request(
+            res.request().method().as_str(),
+            route.as_deref().unwrap_or("unmatched"),
+            res.status().as_u16(),
+            started.elapsed().as_secs_f64(),
+        );
+    }
     let _entered = span.enter();
     tracing::info!(
         status = res.status().as_u16(),

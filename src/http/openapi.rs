@@ -31,6 +31,7 @@ pub use crate::api::responses::ErrorBody;
     paths(
         crate::api::health::healthz,
         crate::api::health::readyz,
+        crate::api::health::metrics,
         crate::api::images::serve_media,
         crate::api::auth::create_token,
         crate::api::auth::revoke_token,
@@ -164,7 +165,7 @@ impl Modify for CommonErrors {
 
 fn add_common(path: &str, op: &mut Operation) {
     // Every route but health checks, media files and the docs resolves a tenant (SPEC 2.3).
-    let tenant_scoped = !["/healthz/", "/readyz/", "/media/", DOCS_PREFIX]
+    let tenant_scoped = !["/healthz/", "/readyz/", "/metrics/", "/media/", DOCS_PREFIX]
         .iter()
         .any(|p| path.starts_with(p));
     if tenant_scoped {
@@ -196,7 +197,7 @@ fn add_common(path: &str, op: &mut Operation) {
         Code::PayloadTooLarge,
         Code::DatabaseUnavailable,
     ];
-    if path != "/healthz/" && path != "/readyz/" {
+    if path != "/healthz/" && path != "/readyz/" && path != "/metrics/" {
         codes.extend([Code::BadRequest, Code::NotFound]);
     }
     if op.request_body.is_some() {

@@ -58,6 +58,7 @@ fn method_name(m: &str) -> &'static str {
 route_table! {
     "/healthz/" => { get: health::healthz },
     "/readyz/" => { get: health::readyz },
+    "/metrics/" => { get: health::metrics },
     "/media/images/{name}/" => { get: images::serve_media },
     "/auth/token/" => { post: auth::create_token },
     "/auth/revoke-token/" => { post: auth::revoke_token },

@@ -83,6 +83,7 @@ impl Application {
             &settings.google_userinfo_url,
             Duration::from_millis(settings.google_timeout_ms),
         )?);
+        let metrics = web::Data::new(crate::metrics::Metrics::new()?);
         let settings_data = web::Data::new(settings);
         let on_worker_start = options.on_worker_start.clone();
         let server = HttpServer::new(move || {
@@ -100,6 +101,7 @@ impl Application {
                 .app_data(hashing_gate.clone())
                 .app_data(sms.clone())
                 .app_data(settings_data.clone())
+                .app_data(metrics.clone())
                 .configure(crate::http::routes::configure)
                 .wrap(NormalizePath::new(TrailingSlash::Always))
                 .wrap(from_fn(crate::http::deadline::body_deadline))

@@ -166,6 +166,29 @@ impl TenantRegistry {
         self.current().by_shortcode.len()
     }
 
+    /// Organizations per state (the personal workspace's included once seeded), for
+    /// `/metrics`.
+    pub fn state_counts(&self) -> Vec<(&'static str, u64)> {
+        let snap = self.current();
+        let mut counts = [0u64; 3];
+        for e in snap.by_shortcode.values() {
+            let i = match e.state {
+                TenantState::Ready => 0,
+                TenantState::SchemaMissing => 1,
+                TenantState::MigrationsPending => 2,
+            };
+            if let Some(c) = counts.get_mut(i) {
+                *c += 1;
+            }
+        }
+        let [ready, missing, pending] = counts;
+        vec![
+            ("ready", ready),
+            ("schema_missing", missing),
+            ("migrations_pending", pending),
+        ]
+    }
+
     /// Whether no tenant is known.
     pub fn is_empty(&self) -> bool {
         self.len() == 0

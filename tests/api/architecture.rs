@@ -27,13 +27,14 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "http",
         &[
-            "api", "auth", "cache", "tenancy", "db", "config", "error", "tenant", "secrets",
+            "api", "auth", "cache", "tenancy", "db", "metrics", "config", "error", "tenant",
+            "secrets",
         ],
     ),
     (
         "api",
         &[
-            "auth", "cache", "tenancy", "db", "config", "error", "tenant", "secrets",
+            "auth", "cache", "tenancy", "db", "metrics", "config", "error", "tenant", "secrets",
         ],
     ),
     (
@@ -52,6 +53,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("tenancy", &["db", "config", "error", "tenant", "secrets"]),
     ("db", &["config", "error", "tenant", "secrets"]),
     ("telemetry", &["config"]),
+    ("metrics", &[]),
     ("config", &["tenant"]),
     ("error", &["tenant"]),
     ("secrets", &[]),

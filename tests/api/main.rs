@@ -18,6 +18,7 @@ mod google;
 mod helpers;
 mod identity;
 mod learner;
+mod metrics;
 mod openapi;
 mod organizations;
 mod otp_and_logs;
