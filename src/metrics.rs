@@ -18,6 +18,8 @@ pub struct ScrapeState {
     pub pool_idle: u64,
     /// Units of work waiting for a pool connection.
     pub pool_waiting: u64,
+    /// The database breaker is open (failing fast while PostgreSQL is unreachable).
+    pub db_breaker_open: bool,
     /// Cache events since start: (kind, event, count).
     pub cache: Vec<(&'static str, &'static str, u64)>,
     /// Tenants per state: (state, count).
@@ -31,6 +33,7 @@ pub struct Metrics {
     latency: HistogramVec,
     cache: IntCounterVec,
     pool: IntGaugeVec,
+    breaker: prometheus::IntGauge,
     tenants: IntGaugeVec,
     /// Scrapes bring the cache counters up to their owner's figures one at a time.
     scrape: Mutex<()>,
@@ -68,6 +71,10 @@ impl Metrics {
             ),
             &["state"],
         )?;
+        let breaker = prometheus::IntGauge::new(
+            "plio_db_breaker_open",
+            "1 while the database is unreachable and requests fail fast",
+        )?;
         let tenants = IntGaugeVec::new(
             Opts::new("plio_tenants", "Tenants known to the registry by state"),
             &["state"],
@@ -76,6 +83,7 @@ impl Metrics {
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(cache.clone()))?;
         registry.register(Box::new(pool.clone()))?;
+        registry.register(Box::new(breaker.clone()))?;
         registry.register(Box::new(tenants.clone()))?;
         Ok(Self {
             registry,
@@ -83,6 +91,7 @@ impl Metrics {
             latency,
             cache,
             pool,
+            breaker,
             tenants,
             scrape: Mutex::new(()),
         })
@@ -119,6 +128,7 @@ impl Metrics {
                 .with_label_values(&[label])
                 .set(i64::try_from(value).unwrap_or(i64::MAX));
         }
+        self.breaker.set(i64::from(state.db_breaker_open));
         for (label, value) in &state.tenants {
             self.tenants
                 .with_label_values(&[label])

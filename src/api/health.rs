@@ -66,6 +66,7 @@ pub async fn metrics(
         pool_connections: u64::from(connections),
         pool_idle: u64::from(idle),
         pool_waiting: db.pool_waiting(),
+        db_breaker_open: db.breaker_open(),
         cache: events,
         tenants: registry.state_counts(),
     };

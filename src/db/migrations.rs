@@ -75,9 +75,13 @@ pub fn applied_tenant_version(
 ) -> anyhow::Result<Option<String>> {
     conn.transaction(|conn| {
         set_scope::<anyhow::Error>(conn, &Scope::Schema(schema.clone()))?;
-        // The newest applied, known to this binary or not: after a newer release migrated the
-        // schema (a rolling deploy), an older `plio migrate` must not record it as behind.
+        // Only tenant versions: `public` also records the shared tables' migrations.
         let applied = conn.applied_migrations().map_err(boxed)?;
-        Ok(applied.iter().map(ToString::to_string).max())
+        let known = tenant_versions();
+        Ok(applied
+            .iter()
+            .map(ToString::to_string)
+            .filter(|v| known.contains(v))
+            .max())
     })
 }

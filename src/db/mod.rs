@@ -7,6 +7,7 @@
 //! shared scope keeps it empty: tenant tables, which are unqualified, cannot be reached
 //! without a tenant.
 
+pub mod breaker;
 pub mod migrations;
 pub mod models;
 pub mod schema;
@@ -18,6 +19,8 @@ use diesel::prelude::*;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PoolError};
 use diesel::sql_types::{Bool, Text};
 
+pub use self::breaker::DatabaseDown;
+use self::breaker::{Admission, Breaker};
 use crate::error::AppError;
 use crate::tenant::{SchemaName, Tenant, TenantUnavailable};
 
@@ -49,6 +52,8 @@ impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for EmptySearchPath 
 #[derive(Clone)]
 pub struct Database {
     pool: PgPool,
+    /// Fast failure while the database is down (servers only; commands wait for it).
+    breaker: Option<std::sync::Arc<Breaker>>,
     /// Units of work waiting for a pooled connection (for `/metrics`).
     waiting: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
@@ -81,9 +86,13 @@ impl Database {
         } else {
             Duration::from_secs(30)
         };
-        if !log_errors {
-            builder = builder.error_handler(Box::new(diesel::r2d2::NopErrorHandler));
-        }
+        let breaker: Option<std::sync::Arc<Breaker>> = log_errors.then(Default::default);
+        builder = match &breaker {
+            // A failed connection attempt opens the breaker at once: requests that arrive while
+            // PostgreSQL is down fail fast instead of waiting out the checkout timeout.
+            Some(b) => builder.error_handler(Box::new(breaker::TripOnConnectError(b.clone()))),
+            None => builder.error_handler(Box::new(diesel::r2d2::NopErrorHandler)),
+        };
         let pool = builder
             .max_size(size)
             .min_idle(Some(1))
@@ -93,6 +102,7 @@ impl Database {
             .build_unchecked(manager);
         Ok(Self {
             pool,
+            breaker,
             waiting: Default::default(),
         })
     }
@@ -118,15 +128,44 @@ impl Database {
         self.waiting.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// A pooled connection for one of the doors, counted while it is awaited.
-    fn checkout(
+    /// Whether the breaker is open (the database was found unreachable).
+    pub fn breaker_open(&self) -> bool {
+        self.breaker.as_ref().is_some_and(|b| b.is_open())
+    }
+
+    /// A pooled connection for one of the doors, counted while it is awaited, through the
+    /// breaker: refused at once while the database is known to be down.
+    fn checkout<E>(
         &self,
-    ) -> Result<diesel::r2d2::PooledConnection<ConnectionManager<PgConnection>>, PoolError> {
+    ) -> Result<diesel::r2d2::PooledConnection<ConnectionManager<PgConnection>>, E>
+    where
+        E: From<PoolError> + From<DatabaseDown>,
+    {
         use std::sync::atomic::Ordering;
+        let admission = self
+            .breaker
+            .as_ref()
+            .map_or(Admission::Normal, |b| b.admit());
+        if admission == Admission::Refused {
+            return Err(DatabaseDown.into());
+        }
         self.waiting.fetch_add(1, Ordering::Relaxed);
-        let conn = self.pool.get();
+        let conn = match admission {
+            Admission::Probe => self.pool.get_timeout(breaker::PROBE_TIMEOUT),
+            _ => self.pool.get(),
+        };
         self.waiting.fetch_sub(1, Ordering::Relaxed);
-        conn
+        if let Some(b) = &self.breaker {
+            match &conn {
+                Ok(_) => b.closed(),
+                // r2d2 names the last failed connection attempt after its timeout message; a
+                // bare timeout is a busy pool, not a database that is down.
+                Err(e) if e.to_string().contains("waiting for connection: ") => b.tripped(),
+                Err(_) if admission == Admission::Probe => b.tripped(),
+                Err(_) => {}
+            }
+        }
+        Ok(conn?)
     }
 
     /// The tenant door, blocking: runs `f` on the calling thread in a transaction scoped to
@@ -134,9 +173,12 @@ impl Database {
     pub fn tenant_blocking<T, E, F>(&self, tenant: &Tenant, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut PgConnection) -> Result<T, E>,
-        E: From<diesel::result::Error> + From<TenantUnavailable> + From<PoolError>,
+        E: From<diesel::result::Error>
+            + From<TenantUnavailable>
+            + From<PoolError>
+            + From<DatabaseDown>,
     {
-        let mut conn = self.checkout()?;
+        let mut conn = self.checkout::<E>()?;
         scoped(&mut conn, &Scope::Schema(tenant.schema().clone()), f)
     }
 
@@ -145,9 +187,12 @@ impl Database {
     pub fn shared_blocking<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut PgConnection) -> Result<T, E>,
-        E: From<diesel::result::Error> + From<TenantUnavailable> + From<PoolError>,
+        E: From<diesel::result::Error>
+            + From<TenantUnavailable>
+            + From<PoolError>
+            + From<DatabaseDown>,
     {
-        let mut conn = self.checkout()?;
+        let mut conn = self.checkout::<E>()?;
         scoped(&mut conn, &Scope::Shared, f)
     }
 

@@ -83,6 +83,12 @@ impl From<crate::tenant::TenantUnavailable> for ProvisionError {
     }
 }
 
+impl From<crate::db::DatabaseDown> for ProvisionError {
+    fn from(e: crate::db::DatabaseDown) -> Self {
+        Self::Other(anyhow::anyhow!("{e}"))
+    }
+}
+
 impl From<diesel::r2d2::PoolError> for ProvisionError {
     fn from(e: diesel::r2d2::PoolError) -> Self {
         Self::Other(anyhow::anyhow!("connection pool: {e}"))
@@ -338,7 +344,12 @@ fn migrate_one(
             let version = migrations::applied_tenant_version(&mut conn, schema)
                 .ok()
                 .flatten();
-            org_model::set_schema_version(&mut conn, id, version.as_deref())?;
+            org_model::record_schema_version(
+                &mut conn,
+                id,
+                version.as_deref(),
+                migrations::latest_tenant_version(),
+            )?;
             Ok(())
         })();
         if let Err(e) = recorded {

@@ -177,10 +177,75 @@ async fn requests_get_503_while_postgres_is_down_and_succeed_again_once_it_is_ba
         }
     };
     assert_eq!(get("/readyz").await.0, 200);
+    // A public plio, read once so that its payload is cached.
+    let uuid = {
+        let mut conn = PgConnection::establish(&url).unwrap();
+        let creator = plio::db::models::user::insert(
+            &mut conn,
+            &plio::db::models::user::NewUser {
+                email: Some("creator@example.com"),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        diesel::sql_query(
+            "INSERT INTO public.plio (name, uuid, created_by_id, is_public, status) \
+             VALUES ('cached', 'cachedplio', $1, true, 'published')",
+        )
+        .bind::<diesel::sql_types::Int4, _>(creator)
+        .execute(&mut conn)
+        .unwrap();
+        "cachedplio"
+    };
+    let play = format!("/api/v1/plios/{uuid}/play/");
+    let play: &'static str = Box::leak(play.into_boxed_str());
+    assert_eq!(get(play).await.0, 200);
     pg.down();
     let (s, body) = get("/readyz").await;
     assert_eq!(s, 503, "{body}");
     assert_eq!(body["code"], "database_unavailable");
+    // The breaker is open now: a burst of requests that need the database all get 503 without
+    // each waiting out the pool (the time is printed, not asserted: speed is plio bench's).
+    let started = std::time::Instant::now();
+    let burst: Vec<_> = (0..32)
+        .map(|_| {
+            let (base, client) = (app.0.clone(), app.1.clone());
+            actix_web::rt::spawn(async move {
+                client
+                    .get(format!("{base}/api/v1/plios/"))
+                    .bearer_auth("another-token-nobody-has")
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            })
+        })
+        .collect();
+    for handle in burst {
+        assert_eq!(handle.await.unwrap(), 503);
+    }
+    eprintln!(
+        "32 requests answered 503 in {:?} while PostgreSQL was down",
+        started.elapsed()
+    );
+    let metrics = app
+        .1
+        .get(format!("{}/metrics", app.0))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("plio_db_breaker_open 1"), "{metrics}");
+    // Cached reads are still answered.
+    let (s, body) = get(play).await;
+    assert_eq!(
+        s, 200,
+        "a cached plio is served while PostgreSQL is down: {body}"
+    );
+    assert_eq!(body["name"], "cached");
     // A request that needs the database (the token is checked there): 503, not 500.
     let res = app
         .1
@@ -213,4 +278,14 @@ async fn requests_get_503_while_postgres_is_down_and_succeed_again_once_it_is_ba
         .await
         .unwrap();
     assert_eq!(res.status(), 401, "the database answers again");
+    let metrics = app
+        .1
+        .get(format!("{}/metrics", app.0))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("plio_db_breaker_open 0"), "{metrics}");
 }

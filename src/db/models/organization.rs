@@ -98,6 +98,26 @@ pub fn domains_of(conn: &mut PgConnection, ids: &[i32]) -> QueryResult<Vec<Domai
         .load(conn)
 }
 
+/// As [`set_schema_version`], unless the record is ahead of `latest` (this binary's newest
+/// tenant migration): a newer release migrated the schema during a rolling deploy, and an older
+/// `plio migrate` must not roll its record back.
+pub fn record_schema_version(
+    conn: &mut PgConnection,
+    id: i32,
+    version: Option<&str>,
+    latest: &str,
+) -> QueryResult<usize> {
+    diesel::update(
+        organization::table.find(id).filter(
+            organization::schema_version
+                .is_null()
+                .or(organization::schema_version.le(latest)),
+        ),
+    )
+    .set(organization::schema_version.eq(version))
+    .execute(conn)
+}
+
 /// Records the newest tenant migration applied to an organization's schema.
 pub fn set_schema_version(
     conn: &mut PgConnection,
