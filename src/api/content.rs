@@ -9,17 +9,12 @@ use crate::auth::AuthUser;
 use crate::cache::payloads::plio::{self as payload, PlioEntry};
 use crate::cache::payloads::user::{self as user_payload, UserPayload};
 use crate::cache::plio_index::PlioIndex;
-use crate::cache::{Cache, EntryKey};
+use crate::cache::Cache;
 use crate::db::models::content::{self, PlioHead};
 use crate::db::models::membership::{self, ADMIN_ROLES};
 use crate::db::Database;
 use crate::error::{AppError, Code};
 use crate::tenant::Tenant;
-
-/// The cache key of a plio entry in a tenant.
-pub fn plio_key(tenant: &Tenant, plio_id: i32) -> EntryKey {
-    EntryKey::of::<PlioEntry>(tenant, i64::from(plio_id))
-}
 
 /// Which plio to look up.
 #[derive(Clone, Copy, Debug)]
@@ -133,8 +128,8 @@ pub async fn plio_detail(
     head: &PlioHead,
 ) -> Result<Value, AppError> {
     let keys = [
-        plio_key(tenant, head.id),
-        EntryKey::global::<UserPayload>(i64::from(head.created_by_id)),
+        PlioEntry::key(tenant, head.id),
+        UserPayload::key(head.created_by_id),
     ];
     let fetched = cache.fetch(&keys).await;
     let entry = match fetched.get::<PlioEntry>(0) {
@@ -252,13 +247,10 @@ pub async fn read_plio(
         // the organization (which shows the creator's contact details): same round trip.
         let needs_membership = !tenant.is_personal_workspace()
             && caller.is_some_and(|c| !c.is_superuser && c.id != creator);
-        let mut keys = vec![
-            plio_key(tenant, id),
-            EntryKey::global::<UserPayload>(i64::from(creator)),
-        ];
+        let mut keys = vec![PlioEntry::key(tenant, id), UserPayload::key(creator)];
         if needs_membership {
             if let Some(c) = caller {
-                keys.push(EntryKey::global::<UserPayload>(i64::from(c.id)));
+                keys.push(UserPayload::key(c.id));
             }
         }
         let fetched = cache.fetch(&keys).await;
@@ -357,7 +349,7 @@ pub async fn plio_payload_by_id(
     caller: &AuthUser,
     plio_id: i32,
 ) -> Result<Value, AppError> {
-    let key = plio_key(tenant, plio_id);
+    let key = PlioEntry::key(tenant, plio_id);
     let entry: PlioEntry = cache
         .get_or_load(&key, || async {
             db.tenant(tenant, move |conn| Ok(payload::load_entry(conn, plio_id)?))

@@ -12,10 +12,7 @@ pub async fn payloads(
     cache: &Cache,
     ids: &[i32],
 ) -> Result<Vec<UserPayload>, AppError> {
-    let keys: Vec<EntryKey> = ids
-        .iter()
-        .map(|id| EntryKey::global::<UserPayload>(i64::from(*id)))
-        .collect();
+    let keys: Vec<EntryKey> = ids.iter().map(|id| UserPayload::key(*id)).collect();
     let found = cache
         .get_or_load_many(&keys, |missing| {
             let wanted: Vec<i32> = missing

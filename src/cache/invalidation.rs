@@ -49,7 +49,7 @@ impl Invalidations {
     /// bulk deleted, duplicated into, copied into): those plios' entries.
     pub fn plios(&mut self, tenant: &Tenant, ids: &[i32]) {
         for id in ids {
-            self.entry(EntryKey::of::<PlioEntry>(tenant, i64::from(*id)));
+            self.entry(PlioEntry::key(tenant, *id));
         }
     }
 
@@ -80,7 +80,7 @@ impl Invalidations {
     /// A user row or one of their memberships changed: their user entry (plio payloads compose
     /// the creator from it at read time, so nothing else).
     pub fn user(&mut self, user_id: i32) {
-        self.entry(EntryKey::global::<UserPayload>(i64::from(user_id)));
+        self.entry(UserPayload::key(user_id));
     }
 
     /// An organization changed (name, settings, key, deletion): every member's user entry,

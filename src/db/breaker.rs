@@ -100,7 +100,9 @@ impl Breaker {
 
     /// A checkout got a connection.
     pub fn closed(&self) {
-        if self.open.swap(false, Ordering::Relaxed) {
+        // A load first: every checkout comes here, and a write would bounce the line between
+        // cores even while the breaker stays closed.
+        if self.open.load(Ordering::Relaxed) && self.open.swap(false, Ordering::Relaxed) {
             tracing::info!("database reachable again");
         }
     }

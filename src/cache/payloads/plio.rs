@@ -84,6 +84,13 @@ pub struct PlioEntry {
     pub updated_at: DateTime<Utc>,
 }
 
+impl PlioEntry {
+    /// The cache key of a plio's entry in a tenant.
+    pub fn key(tenant: &crate::tenant::Tenant, plio_id: i32) -> crate::cache::EntryKey {
+        crate::cache::EntryKey::of::<Self>(tenant, i64::from(plio_id))
+    }
+}
+
 impl crate::cache::Cacheable for PlioEntry {
     const KIND: crate::cache::Kind = crate::cache::Kind::Plio;
     const GLOBAL: bool = false;

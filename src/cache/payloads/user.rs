@@ -78,6 +78,13 @@ impl UserPayload {
     }
 }
 
+impl UserPayload {
+    /// The cache key of a user's entry (global: one per user, shared by every tenant).
+    pub fn key(user_id: i32) -> crate::cache::EntryKey {
+        crate::cache::EntryKey::global::<Self>(i64::from(user_id))
+    }
+}
+
 impl crate::cache::Cacheable for UserPayload {
     const KIND: crate::cache::Kind = crate::cache::Kind::User;
     const GLOBAL: bool = true;
