@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct PlioEntry {
+pub(crate) struct PlioEntry {
     name: String,
 }
 impl Cacheable for PlioEntry {
@@ -33,7 +33,7 @@ pub fn redis_url() -> String {
 }
 
 /// A prefix no other test uses.
-fn prefix() -> String {
+pub(crate) fn prefix() -> String {
     static N: AtomicUsize = AtomicUsize::new(0);
     format!(
         "t{}x{}",
@@ -42,7 +42,7 @@ fn prefix() -> String {
     )
 }
 
-fn tenant(shortcode: &str) -> Tenant {
+pub(crate) fn tenant(shortcode: &str) -> Tenant {
     Tenant::new(
         None,
         shortcode.into(),
@@ -61,11 +61,11 @@ fn both() -> Vec<Cache> {
     ]
 }
 
-fn entry(name: &str) -> PlioEntry {
+pub(crate) fn entry(name: &str) -> PlioEntry {
     PlioEntry { name: name.into() }
 }
 
-async fn load(cache: &Cache, key: &EntryKey, value: &str) -> PlioEntry {
+pub(crate) async fn load(cache: &Cache, key: &EntryKey, value: &str) -> PlioEntry {
     let v = value.to_string();
     cache
         .get_or_load(key, || async move { Ok::<_, ()>(entry(&v)) })
@@ -73,14 +73,14 @@ async fn load(cache: &Cache, key: &EntryKey, value: &str) -> PlioEntry {
         .unwrap()
 }
 
-async fn cached(cache: &Cache, key: &EntryKey) -> Option<PlioEntry> {
+pub(crate) async fn cached(cache: &Cache, key: &EntryKey) -> Option<PlioEntry> {
     cache
         .fetch(std::slice::from_ref(key))
         .await
         .get::<PlioEntry>(0)
 }
 
-fn sync_redis(url: &str) -> redis::Connection {
+pub(crate) fn sync_redis(url: &str) -> redis::Connection {
     redis::Client::open(url).unwrap().get_connection().unwrap()
 }
 
@@ -448,6 +448,10 @@ impl PrivateRedis {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     pub fn restart(&mut self) {
         let child = Command::new("redis-server")
             .args([
@@ -474,6 +478,25 @@ impl PrivateRedis {
             std::thread::sleep(Duration::from_millis(20));
         }
         panic!("redis-server did not start on {}", self.port);
+    }
+
+    /// Stops the server's process (SIGSTOP): connections stay open, nothing is answered.
+    pub fn freeze(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a frozen server run again (SIGCONT).
+    pub fn thaw(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, sig: &str) {
+        let child = self.child.as_ref().expect("redis-server running");
+        let status = Command::new("kill")
+            .args([sig, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill {sig}");
     }
 
     pub fn kill(&mut self) {

@@ -24,6 +24,7 @@ mod organizations;
 mod otp_and_logs;
 mod plios;
 mod private_pg;
+mod redis_budget;
 mod reports_csv;
 mod schema_drift;
 mod sweep;
