@@ -131,20 +131,33 @@ impl Cache {
                     .iter()
                     .map(|k| self.inner.keys.render(k))
                     .collect();
-                if self
-                    .guarded("invalidate", r.invalidate(&rendered))
-                    .await
-                    .is_none()
-                {
+                // Behind maintenance still waiting for its replay, it joins the queue.
+                let applied = !self.has_pending()
+                    && self
+                        .guarded("invalidate", r.invalidate(&rendered))
+                        .await
+                        .is_some();
+                if !applied {
                     self.remember_failed_invalidations(&inv.entries);
                 }
             }
         }
     }
 
-    /// Clears every entry of one tenant; the cost depends on that tenant's entries only.
+    /// Clears every entry of one tenant and removes them from Redis (`plio cache clear`);
+    /// the cost depends on that tenant's entries only. Returns the entries removed.
     pub async fn clear_tenant(&self, tenant: &Tenant) -> Option<u64> {
-        self.clear_schema(tenant.schema().as_str()).await
+        let schema = tenant.schema().as_str();
+        let Backend::Redis(r) = &self.inner.backend else {
+            return self.clear_schema(schema).await;
+        };
+        let removed = self
+            .guarded("clear tenant", r.clear_tenant(&self.inner.keys, schema))
+            .await;
+        if removed.is_none() {
+            self.remember_failed_clear(schema);
+        }
+        removed
     }
 
     async fn clear_schema(&self, schema: &str) -> Option<u64> {
@@ -156,19 +169,19 @@ impl Cache {
                 Some(0)
             }
             Backend::Redis(r) => {
-                let removed = self
-                    .guarded("clear tenant", r.clear_tenant(&self.inner.keys, schema))
-                    .await;
-                if removed.is_none() {
-                    // Cannot name the keys: clear everything once Redis is back.
-                    self.inner
-                        .breaker
-                        .pending
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .1 = true;
+                // One O(1) command: the tenant's generation. Its entries are never served
+                // again and expire with their TTL.
+                let schemas = [schema.to_string()];
+                let cleared = if self.has_pending() {
+                    None
+                } else {
+                    self.guarded("clear tenant", r.bump_tenants(&self.inner.keys, &schemas))
+                        .await
+                };
+                if cleared.is_none() {
+                    self.remember_failed_clear(schema);
                 }
-                removed
+                cleared.map(|()| 0)
             }
         }
     }
@@ -182,8 +195,13 @@ impl Cache {
                 Some(0)
             }
             Backend::Redis(r) => {
-                self.guarded("clear all", r.clear_all(&self.inner.keys))
-                    .await
+                let removed = self
+                    .guarded("clear all", r.clear_all(&self.inner.keys))
+                    .await;
+                if removed.is_none() {
+                    self.remember_failed_clear_all();
+                }
+                removed
             }
         }
     }

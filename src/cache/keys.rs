@@ -2,8 +2,10 @@
 //!
 //! Entries: `{prefix}:{schema}:{kind}:{id}` (global entities such as users live under
 //! `public`). Bookkeeping keys use schema-like segments that no tenant can have (tenant schema
-//! names start with a letter): `{prefix}:_v:…` per-entry versions, `{prefix}:_tg:{schema}`
-//! per-tenant generations, `{prefix}:_idx:{schema}` per-tenant key indexes.
+//! names start with a letter): `{prefix}:_v:…` per-entry versions, `{prefix}:_s:…` per-entry
+//! stamps (the generations an entry was stored under), `{prefix}:_tg:{schema}` per-tenant
+//! generations, `{prefix}:_g` the generation of the whole cache, `{prefix}:_idx:{schema}`
+//! per-tenant key indexes.
 
 use std::fmt;
 
@@ -129,6 +131,9 @@ pub struct Rendered {
     pub tenant_gen: String,
     /// Its tenant's key index (a set, for clearing the tenant).
     pub tenant_index: String,
+    /// The generations (whole cache, tenant) it was stored under: an entry whose stamp
+    /// differs from the current generations is a miss.
+    pub stamp: String,
 }
 
 impl KeySpace {
@@ -151,7 +156,13 @@ impl KeySpace {
             version: format!("{}:_v:{}:{}:{}", self.prefix, key.schema, key.kind, key.id),
             tenant_gen: self.tenant_gen(key.schema.as_str()),
             tenant_index: self.tenant_index(key.schema.as_str()),
+            stamp: format!("{}:_s:{}:{}:{}", self.prefix, key.schema, key.kind, key.id),
         }
+    }
+
+    /// The generation of the whole cache (bumped to clear everything at once).
+    pub fn global_gen(&self) -> String {
+        format!("{}:_g", self.prefix)
     }
 
     /// The common prefix of version keys.
@@ -215,5 +226,15 @@ mod tests {
         assert_eq!(ks.parse("plio:_v:public:user:42"), None);
         assert_eq!(ks.render(&user).version, "plio:_v:public:user:42");
         assert_eq!(Kind::parse("plio"), Some(Kind::Plio));
+    }
+
+    #[test]
+    fn stamps_and_the_global_generation_are_bookkeeping_keys() {
+        let ks = KeySpace::new("plio");
+        let user = EntryKey::new(SchemaName::public(), Kind::User, 42);
+        assert_eq!(ks.render(&user).stamp, "plio:_s:public:user:42");
+        assert_eq!(ks.global_gen(), "plio:_g");
+        assert_eq!(ks.parse("plio:_s:public:user:42"), None);
+        assert_eq!(ks.parse("plio:_g"), None);
     }
 }

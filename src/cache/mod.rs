@@ -8,11 +8,13 @@
 //!   registers in its [`Invalidations`] are removed only after COMMIT.
 //! - No stale fill: a fill presents the token of its read and is refused if the entry was
 //!   invalidated in between (see the backends' docs).
-//! - Failure: every Redis call is bounded by `CACHE_TIMEOUT_MS`; errors and timeouts are
-//!   misses, followed by a short back-off, logged once per interval and counted; the cache is
-//!   used again by itself after the back-off. Invalidations that fail are kept and replayed
-//!   before the cache is used again.
+//! - Failure: all the Redis calls of one request share one `CACHE_TIMEOUT_MS` ([`budget`]);
+//!   errors and timeouts are misses, followed by a short back-off, logged once per interval
+//!   and counted; the cache is used again by itself after the back-off. Invalidations and
+//!   tenant clears that fail are kept and replayed by a background task ([`replay`]), never
+//!   inside a request; until they have reached Redis, reads skip it.
 
+pub mod budget;
 pub mod invalidation;
 pub mod keys;
 mod manage;
@@ -21,11 +23,11 @@ pub mod payloads;
 pub mod plio_index;
 mod read;
 pub mod redis;
+mod replay;
 mod resilience;
 pub mod stats;
 
-use std::collections::HashSet;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -48,6 +50,8 @@ const BACKOFF: Duration = Duration::from_millis(1000);
 const LOG_INTERVAL: Duration = Duration::from_secs(10);
 /// Failed invalidations kept for replay; beyond this the whole cache is cleared on recovery.
 const MAX_PENDING: usize = 10_000;
+/// Failed tenant clears kept for replay; beyond this the whole cache is cleared on recovery.
+const MAX_PENDING_TENANTS: usize = 1_000;
 
 enum Token {
     None,
@@ -65,7 +69,12 @@ struct Breaker {
     origin: Instant,
     skip_until_ms: AtomicU64,
     last_log_ms: AtomicU64,
-    pending: Mutex<(HashSet<EntryKey>, bool)>,
+    /// Maintenance that failed, waiting for the replay task.
+    pending: Mutex<replay::Pending>,
+    /// Whether `pending` holds anything (read by every call without the lock).
+    dirty: AtomicBool,
+    /// Whether the replay task is running.
+    replaying: AtomicBool,
 }
 
 struct Inner {
@@ -89,7 +98,8 @@ pub struct Cache {
 pub enum Health {
     /// Working.
     Ok,
-    /// Backing off after failures; requests are served from the database.
+    /// Backing off after failures, or failed maintenance not yet replayed; requests are
+    /// served from the database.
     Degraded,
     /// `CACHE_BACKEND=none`.
     Off,
@@ -167,7 +177,9 @@ impl Cache {
                     origin: Instant::now(),
                     skip_until_ms: AtomicU64::new(0),
                     last_log_ms: AtomicU64::new(0),
-                    pending: Mutex::new((HashSet::new(), false)),
+                    pending: Mutex::new(replay::Pending::default()),
+                    dirty: AtomicBool::new(false),
+                    replaying: AtomicBool::new(false),
                 },
             }),
         }
@@ -196,7 +208,7 @@ impl Cache {
     pub fn health(&self) -> Health {
         match self.inner.backend {
             Backend::None => Health::Off,
-            _ if self.backing_off() => Health::Degraded,
+            _ if self.backing_off() || self.has_pending() => Health::Degraded,
             _ => Health::Ok,
         }
     }

@@ -55,7 +55,10 @@ impl Cache {
             }
             Backend::Redis(r) => {
                 let rendered: Vec<_> = keys.iter().map(|k| self.inner.keys.render(k)).collect();
-                match self.guarded("get", r.get_many(&rendered)).await {
+                match self
+                    .guarded_read("get", r.get_many(&self.inner.keys, &rendered))
+                    .await
+                {
                     Some(found) => found
                         .into_iter()
                         .map(|(v, t)| (v.map(Arc::from), Token::Redis(t)))
@@ -131,7 +134,10 @@ impl Cache {
                 let args: Vec<(&keys::Rendered, &str, &RedisToken)> =
                     prepared.iter().map(|(_, r, v, t)| (r, *v, *t)).collect();
                 let ttl = self.inner.ttl.as_secs().max(1);
-                if let Some(stored) = self.guarded("fill", r.set_many(&args, ttl)).await {
+                if let Some(stored) = self
+                    .guarded_read("fill", r.set_many(&self.inner.keys, &args, ttl))
+                    .await
+                {
                     for ((i, rendered, _, _), ok) in prepared.iter().zip(stored) {
                         if let Some(key) = fetched.keys.get(*i) {
                             self.count_fill(key, &rendered.entry, ok);

@@ -2,12 +2,16 @@
 //!
 //! No stale fill: every entry has a version key that each invalidation increments (atomically
 //! with deleting the entry). A reader gets the entry and its version in the same MGET; its
-//! fill is a Lua script that stores the value only if the version (and the tenant's
-//! generation) are still what the reader saw. Version keys live a day: a fill can only slip
-//! through if its load took longer than that.
-//! Whole-tenant clear: the tenant generation is incremented (refusing in-flight fills) and the
-//! tenant's key index (a set maintained by the fill script) is unlinked: the cost depends on
-//! that tenant's keys only.
+//! fill is a Lua script that stores the value only if the version (and the generations of the
+//! tenant and of the whole cache) are still what the reader saw. Version keys live a day: a
+//! fill can only slip through if its load took longer than that.
+//! Generations: a fill stamps its entry with the generations it was stored under, and a read
+//! treats an entry whose stamp is not the current generations as a miss; so incrementing a
+//! tenant's generation (or the whole cache's) clears it in one O(1) command, whatever its
+//! size; the entries left behind are never served again and expire with their TTL.
+//! Whole-tenant clear with removal ([`RedisBackend::clear_tenant`], for `plio cache clear`):
+//! the generation is incremented and the tenant's key index (a set maintained by the fill
+//! script) is unlinked: the cost depends on that tenant's keys only.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::RwLock;
@@ -21,15 +25,19 @@ use super::keys::{KeySpace, Rendered};
 /// How long version keys outlive the invalidation that set them.
 const VERSION_TTL_SECS: i64 = 86_400;
 
-/// Stores each (entry, version, tenant gen, index) group whose tokens still match.
+/// Stores each (entry, version, tenant gen, index, stamp, global gen) group whose tokens
+/// still match, stamped with the generations it is stored under.
 const FILL_SCRIPT: &str = r"
 local ttl = tonumber(ARGV[1])
 local stored = {}
-for i = 0, (#KEYS / 4) - 1 do
-  local entry, version, tgen, index = KEYS[4*i+1], KEYS[4*i+2], KEYS[4*i+3], KEYS[4*i+4]
-  local value, vtok, gtok = ARGV[3*i+2], ARGV[3*i+3], ARGV[3*i+4]
-  if (redis.call('GET', version) or '0') == vtok and (redis.call('GET', tgen) or '0') == gtok then
+for i = 0, (#KEYS / 6) - 1 do
+  local entry, version, tgen, index = KEYS[6*i+1], KEYS[6*i+2], KEYS[6*i+3], KEYS[6*i+4]
+  local stamp, ggen = KEYS[6*i+5], KEYS[6*i+6]
+  local value, vtok, gtok, ggtok = ARGV[4*i+2], ARGV[4*i+3], ARGV[4*i+4], ARGV[4*i+5]
+  if (redis.call('GET', version) or '0') == vtok and (redis.call('GET', tgen) or '0') == gtok
+     and (redis.call('GET', ggen) or '0') == ggtok then
     redis.call('SET', entry, value, 'EX', ttl)
+    redis.call('SET', stamp, ggtok .. ':' .. gtok, 'EX', ttl)
     redis.call('SADD', index, entry)
     if redis.call('TTL', index) < ttl then redis.call('EXPIRE', index, ttl) end
     stored[i+1] = 1
@@ -40,11 +48,12 @@ end
 return stored
 ";
 
-/// What a reader saw: the entry's version and its tenant's generation.
+/// What a reader saw: the entry's version, its tenant's generation and the whole cache's.
 #[derive(Clone, Debug)]
 pub struct RedisToken {
     version: String,
     tenant_gen: String,
+    global_gen: String,
 }
 
 /// The Redis backend.
@@ -133,27 +142,39 @@ impl RedisBackend {
         })
     }
 
-    /// One MGET for the entries, their versions and their tenants' generations.
+    /// One MGET for the whole cache's generation, then the entries, their versions, their
+    /// tenants' generations and their stamps. An entry stamped with other generations than
+    /// the current ones (cleared since) is a miss.
     pub async fn get_many(
         &self,
+        ks: &KeySpace,
         keys: &[Rendered],
     ) -> RedisResult<Vec<(Option<String>, RedisToken)>> {
         let mut cmd = redis::cmd("MGET");
+        cmd.arg(ks.global_gen());
         for k in keys {
-            cmd.arg(&k.entry).arg(&k.version).arg(&k.tenant_gen);
+            cmd.arg(&k.entry)
+                .arg(&k.version)
+                .arg(&k.tenant_gen)
+                .arg(&k.stamp);
         }
         let mut slot = self.conn().await?;
         let result = cmd.query_async::<Vec<Option<String>>>(&mut slot.conn).await;
-        let values = slot.check(result)?;
+        let mut values = slot.check(result)?.into_iter();
+        let global_gen = values.next().flatten().unwrap_or_else(|| "0".into());
+        let values: Vec<Option<String>> = values.collect();
         Ok(values
-            .chunks(3)
+            .chunks(4)
             .map(|c| {
                 let get = |i: usize| c.get(i).cloned().flatten();
+                let tenant_gen = get(2).unwrap_or_else(|| "0".into());
+                let current = get(3).is_some_and(|s| s == format!("{global_gen}:{tenant_gen}"));
                 (
-                    get(0),
+                    get(0).filter(|_| current),
                     RedisToken {
                         version: get(1).unwrap_or_else(|| "0".into()),
-                        tenant_gen: get(2).unwrap_or_else(|| "0".into()),
+                        tenant_gen,
+                        global_gen: global_gen.clone(),
                     },
                 )
             })
@@ -164,12 +185,14 @@ impl RedisBackend {
     /// whether it was stored.
     pub async fn set_many(
         &self,
+        ks: &KeySpace,
         items: &[(&Rendered, &str, &RedisToken)],
         ttl_secs: u64,
     ) -> RedisResult<Vec<bool>> {
         if items.is_empty() {
             return Ok(Vec::new());
         }
+        let global_gen = ks.global_gen();
         let mut inv = self.fill.prepare_invoke();
         inv.arg(ttl_secs);
         for (k, value, token) in items {
@@ -177,9 +200,12 @@ impl RedisBackend {
                 .key(&k.version)
                 .key(&k.tenant_gen)
                 .key(&k.tenant_index)
+                .key(&k.stamp)
+                .key(&global_gen)
                 .arg(*value)
                 .arg(&token.version)
-                .arg(&token.tenant_gen);
+                .arg(&token.tenant_gen)
+                .arg(&token.global_gen);
         }
         let mut slot = self.conn().await?;
         let result = inv.invoke_async::<Vec<i64>>(&mut slot.conn).await;
@@ -204,6 +230,28 @@ impl RedisBackend {
         let mut slot = self.conn().await?;
         let result = pipe.query_async::<()>(&mut slot.conn).await;
         slot.check(result)
+    }
+
+    /// Clears tenants in one O(1) command each: their generations are incremented, so none of
+    /// their entries is served or filled again (the entries expire with their TTL).
+    pub async fn bump_tenants(&self, ks: &KeySpace, schemas: &[String]) -> RedisResult<()> {
+        if schemas.is_empty() {
+            return Ok(());
+        }
+        let mut pipe = redis::pipe();
+        for schema in schemas {
+            pipe.incr(ks.tenant_gen(schema), 1).ignore();
+        }
+        let mut slot = self.conn().await?;
+        let result = pipe.query_async::<()>(&mut slot.conn).await;
+        slot.check(result)
+    }
+
+    /// Clears the whole cache in one O(1) command: its generation is incremented.
+    pub async fn bump_global(&self, ks: &KeySpace) -> RedisResult<()> {
+        let mut slot = self.conn().await?;
+        let result = slot.conn.incr::<_, _, i64>(ks.global_gen(), 1).await;
+        slot.check(result).map(|_| ())
     }
 
     /// Clears one tenant: bump its generation, unlink its indexed keys. Returns keys removed.
@@ -254,16 +302,23 @@ impl RedisBackend {
         slot.check(result)
     }
 
-    /// Clears every entry under the prefix; bumps every tenant generation seen.
+    /// Clears every entry under the prefix: bumps the whole cache's generation first (no
+    /// entry is served from then on), then removes the entries (SCAN) and bumps every tenant
+    /// generation seen.
     pub async fn clear_all(&self, ks: &KeySpace) -> RedisResult<u64> {
+        self.bump_global(ks).await?;
         let keys = self.scan(&ks.everything()).await?;
         let gen_prefix = ks.tenant_gen("");
         let version_prefix = ks.version_prefix();
+        let global_gen = ks.global_gen();
         let mut slot = self.conn().await?;
         let result = async {
             let conn = &mut slot.conn;
             let mut doomed = Vec::new();
             for k in keys {
+                if k == global_gen {
+                    continue;
+                }
                 if k.starts_with(&gen_prefix) {
                     let _: i64 = conn.incr(&k, 1).await?;
                 } else if !k.starts_with(&version_prefix) {

@@ -1,4 +1,5 @@
-//! Failure handling: back-off after a Redis error, one log line per interval, and the replay of invalidations that could not be applied.
+//! Failure handling: every Redis call bounded by what is left of its request's budget, a
+//! back-off after a Redis error, one log line per interval.
 
 use std::future::Future;
 use std::sync::atomic::Ordering;
@@ -6,14 +7,18 @@ use std::sync::atomic::Ordering;
 use super::*;
 
 impl Cache {
-    // ---- failure handling -------------------------------------------------------------
-
     pub(super) fn now_ms(&self) -> u64 {
         self.inner.breaker.origin.elapsed().as_millis() as u64
     }
 
     pub(super) fn backing_off(&self) -> bool {
-        self.now_ms() < self.inner.breaker.skip_until_ms.load(Ordering::Relaxed)
+        !self.backoff_left().is_zero()
+    }
+
+    /// How long the back-off still lasts.
+    pub(super) fn backoff_left(&self) -> Duration {
+        let until = self.inner.breaker.skip_until_ms.load(Ordering::Relaxed);
+        Duration::from_millis(until.saturating_sub(self.now_ms()))
     }
 
     pub(super) fn failed(&self, op: &str, error: &str) {
@@ -37,7 +42,8 @@ impl Cache {
         }
     }
 
-    /// Runs one Redis call under the timeout; `None` on error, timeout or back-off.
+    /// Runs one Redis call within what is left of the request's budget (the whole timeout
+    /// outside a request); `None` on error, timeout, back-off or a spent budget.
     pub(super) async fn guarded<T, F>(&self, op: &str, call: F) -> Option<T>
     where
         F: Future<Output = redis::RedisResult<T>>,
@@ -46,93 +52,52 @@ impl Cache {
             self.inner.stats.bypass();
             return None;
         }
-        if !self.replay_pending().await {
+        let limit = budget::remaining(self.inner.timeout);
+        if limit.is_zero() {
+            self.inner.stats.bypass();
             return None;
         }
-        match tokio::time::timeout(self.inner.timeout, call).await {
+        let started = Instant::now();
+        let outcome = tokio::time::timeout(limit, call).await;
+        budget::spend(started.elapsed());
+        match outcome {
             Ok(Ok(v)) => Some(v),
             Ok(Err(e)) => {
                 self.failed(op, &e.to_string());
                 None
             }
+            // The request spent its budget on earlier calls: this one gives up, but Redis
+            // answered them, so it is not known to be down.
+            Err(_) if limit < self.inner.timeout => {
+                self.inner.stats.bypass();
+                None
+            }
             Err(_) => {
-                if let Backend::Redis(r) = &self.inner.backend {
-                    r.reset();
-                }
-                self.failed(op, "timed out");
+                self.timed_out(op);
                 None
             }
         }
     }
 
-    /// Replays invalidations that failed during an outage; `false` if Redis is still down.
-    pub(super) async fn replay_pending(&self) -> bool {
-        let Backend::Redis(r) = &self.inner.backend else {
-            return true;
-        };
-        let (keys, overflow) = {
-            let mut p = self
-                .inner
-                .breaker
-                .pending
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            if p.0.is_empty() && !p.1 {
-                return true;
-            }
-            (std::mem::take(&mut p.0), std::mem::replace(&mut p.1, false))
-        };
-        let rendered: Vec<_> = keys.iter().map(|k| self.inner.keys.render(k)).collect();
-        let result = if overflow {
-            tokio::time::timeout(self.inner.timeout * 20, r.clear_all(&self.inner.keys))
-                .await
-                .map(|r| r.map(|_| ()))
-        } else {
-            tokio::time::timeout(self.inner.timeout, r.invalidate(&rendered)).await
-        };
-        match result {
-            Ok(Ok(())) => {
-                tracing::info!(
-                    entries = keys.len(),
-                    whole_cache = overflow,
-                    "cache back; replayed invalidations"
-                );
-                true
-            }
-            other => {
-                let msg = match other {
-                    Ok(Err(e)) => e.to_string(),
-                    _ => "timed out".into(),
-                };
-                let mut p = self
-                    .inner
-                    .breaker
-                    .pending
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner());
-                p.0.extend(keys);
-                p.1 |= overflow;
-                drop(p);
-                self.failed("replay invalidations", &msg);
-                false
-            }
+    /// A call got no answer within the whole timeout: its connection may be stuck.
+    fn timed_out(&self, op: &str) {
+        if let Backend::Redis(r) = &self.inner.backend {
+            r.reset();
         }
+        self.failed(op, "timed out");
     }
 
-    pub(super) fn remember_failed_invalidations(&self, keys: &[EntryKey]) {
-        let mut p = self
-            .inner
-            .breaker
-            .pending
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if p.0.len() + keys.len() > MAX_PENDING {
-            p.0.clear();
-            p.1 = true;
-        } else {
-            p.0.extend(keys.iter().cloned());
+    /// Runs a read or a fill: skipped while failed maintenance has not reached Redis (it may
+    /// have left stale entries there), which the replay task is asked to do.
+    pub(super) async fn guarded_read<T, F>(&self, op: &str, call: F) -> Option<T>
+    where
+        F: Future<Output = redis::RedisResult<T>>,
+    {
+        if self.has_pending() {
+            self.kick_replay();
+            self.inner.stats.bypass();
+            return None;
         }
+        self.guarded(op, call).await
     }
-
-    // ---- reads ------------------------------------------------------------------------
 }

@@ -21,7 +21,8 @@ pub struct Stats {
     kinds: Vec<KindCounters>,
     /// Backend errors and timeouts (all kinds, including invalidations and clears).
     errors: AtomicU64,
-    /// Calls skipped while backing off after a failure.
+    /// Calls skipped: backing off after a failure, failed maintenance not yet replayed, or
+    /// the request's Redis budget spent.
     bypassed: AtomicU64,
 }
 
@@ -68,7 +69,7 @@ pub struct Snapshot {
     pub kinds: Vec<KindSnapshot>,
     /// Backend errors and timeouts.
     pub errors: u64,
-    /// Calls skipped during back-off.
+    /// Calls skipped (back-off, pending replay, spent request budget).
     pub bypassed: u64,
 }
 

@@ -36,8 +36,9 @@ fn valid_request_id(v: &HeaderValue) -> Option<String> {
 }
 
 /// Outermost middleware: request id (the caller's if sane, else a new UUID), a tracing span
-/// with `request_id`, `tenant` and `user_id`, one log line per request (path without query
-/// string: queries may carry tokens), and the `X-Request-Id` response header.
+/// with `request_id`, `tenant` and `user_id`, the request's Redis budget, one log line per
+/// request (path without query string: queries may carry tokens), and the `X-Request-Id`
+/// response header.
 pub async fn request_context(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -60,7 +61,10 @@ pub async fn request_context(
     // `Err` here is only passed on.
     let started = Instant::now();
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
-    let mut res = next.call(req).instrument(span.clone()).await?;
+    // Every Redis wait of the request comes out of one CACHE_TIMEOUT_MS (SPEC 6.5).
+    let mut res = crate::cache::budget::scope(next.call(req))
+        .instrument(span.clone())
+        .await?;
     if let Some(m) = metrics {
         let route = res.request().match_pattern();
         m.observe_request(
