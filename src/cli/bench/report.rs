@@ -47,6 +47,10 @@ pub struct Row {
     pub p90_ms: f64,
     /// 99th percentile, ms.
     pub p99_ms: f64,
+    /// Slowest request, ms (JSON report only).
+    pub max_ms: f64,
+    /// Requests slower than 100 ms (JSON report only).
+    pub over_100ms: u64,
     /// Failed requests.
     pub errors: u64,
     /// Stale reads (write mix).
@@ -66,6 +70,8 @@ impl Row {
             p50_ms: r.percentile_ms(0.50),
             p90_ms: r.percentile_ms(0.90),
             p99_ms: r.percentile_ms(0.99),
+            max_ms: r.percentile_ms(1.0),
+            over_100ms: r.latencies_us.iter().filter(|&&us| us > 100_000).count() as u64,
             errors: r.errors,
             stale: r.stale,
             of_ceiling: None,

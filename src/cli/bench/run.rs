@@ -79,6 +79,8 @@ pub(super) fn run_on(cfg: &BenchConfig, url: &str, say: &dyn Fn(&str)) -> anyhow
                 p50_ms: median(batch),
                 p90_ms: 0.0,
                 p99_ms: 0.0,
+                max_ms: 0.0,
+                over_100ms: 0,
                 errors: 0,
                 stale: 0,
                 of_ceiling: None,
