@@ -69,6 +69,10 @@ struct Breaker {
     origin: Instant,
     skip_until_ms: AtomicU64,
     last_log_ms: AtomicU64,
+    /// The last call failed: after the back-off one call at a time probes Redis.
+    open: AtomicBool,
+    /// A probe is under way.
+    probing: AtomicBool,
     /// Maintenance that failed, waiting for the replay task.
     pending: Mutex<replay::Pending>,
     /// Whether `pending` holds anything (read by every call without the lock).
@@ -98,8 +102,8 @@ pub struct Cache {
 pub enum Health {
     /// Working.
     Ok,
-    /// Backing off after failures, or failed maintenance not yet replayed; requests are
-    /// served from the database.
+    /// Redis failed and has not answered since, or failed maintenance is not replayed yet;
+    /// requests are served from the database.
     Degraded,
     /// `CACHE_BACKEND=none`.
     Off,
@@ -177,6 +181,8 @@ impl Cache {
                     origin: Instant::now(),
                     skip_until_ms: AtomicU64::new(0),
                     last_log_ms: AtomicU64::new(0),
+                    open: AtomicBool::new(false),
+                    probing: AtomicBool::new(false),
                     pending: Mutex::new(replay::Pending::default()),
                     dirty: AtomicBool::new(false),
                     replaying: AtomicBool::new(false),
@@ -208,7 +214,7 @@ impl Cache {
     pub fn health(&self) -> Health {
         match self.inner.backend {
             Backend::None => Health::Off,
-            _ if self.backing_off() || self.has_pending() => Health::Degraded,
+            _ if self.unavailable() || self.has_pending() => Health::Degraded,
             _ => Health::Ok,
         }
     }

@@ -178,6 +178,7 @@ impl Cache {
             match failure {
                 None => {
                     drop(p);
+                    self.succeeded();
                     tracing::info!(
                         entries = done,
                         whole_cache = left,

@@ -1,5 +1,7 @@
 //! Failure handling: every Redis call bounded by what is left of its request's budget, a
-//! back-off after a Redis error, one log line per interval.
+//! back-off after a Redis error, then one call at a time probing Redis until it answers (so a
+//! frozen Redis costs one request a wait per back-off, not every request under way), one log
+//! line per interval.
 
 use std::future::Future;
 use std::sync::atomic::Ordering;
@@ -15,6 +17,16 @@ impl Cache {
         !self.backoff_left().is_zero()
     }
 
+    /// Redis failed and has not answered since.
+    pub(super) fn unavailable(&self) -> bool {
+        self.backing_off() || self.inner.breaker.open.load(Ordering::SeqCst)
+    }
+
+    /// Redis answered.
+    pub(super) fn succeeded(&self) {
+        self.inner.breaker.open.store(false, Ordering::SeqCst);
+    }
+
     /// How long the back-off still lasts.
     pub(super) fn backoff_left(&self) -> Duration {
         let until = self.inner.breaker.skip_until_ms.load(Ordering::Relaxed);
@@ -26,6 +38,7 @@ impl Cache {
         let now = self.now_ms();
         b.skip_until_ms
             .store(now + BACKOFF.as_millis() as u64, Ordering::Relaxed);
+        b.open.store(true, Ordering::SeqCst);
         self.inner.stats.error();
         let last = b.last_log_ms.load(Ordering::Relaxed);
         let first_ever = last == 0;
@@ -48,20 +61,22 @@ impl Cache {
     where
         F: Future<Output = redis::RedisResult<T>>,
     {
-        if self.backing_off() {
-            self.inner.stats.bypass();
-            return None;
-        }
         let limit = budget::remaining(self.inner.timeout);
-        if limit.is_zero() {
+        let probe = (!self.backing_off() && !limit.is_zero())
+            .then(|| Probe::take(self))
+            .flatten();
+        let Some(_probe) = probe else {
             self.inner.stats.bypass();
             return None;
-        }
+        };
         let started = Instant::now();
         let outcome = tokio::time::timeout(limit, call).await;
         budget::spend(started.elapsed());
         match outcome {
-            Ok(Ok(v)) => Some(v),
+            Ok(Ok(v)) => {
+                self.succeeded();
+                Some(v)
+            }
             Ok(Err(e)) => {
                 self.failed(op, &e.to_string());
                 None
@@ -99,5 +114,44 @@ impl Cache {
             return None;
         }
         self.guarded(op, call).await
+    }
+}
+
+/// Leave to call Redis: always while it answers; after a failure, for one call at a time
+/// (released however the call ends, a dropped request included).
+struct Probe<'a> {
+    cache: &'a Cache,
+    probing: bool,
+}
+
+impl<'a> Probe<'a> {
+    fn take(cache: &'a Cache) -> Option<Self> {
+        let b = &cache.inner.breaker;
+        if !b.open.load(Ordering::SeqCst) {
+            return Some(Self {
+                cache,
+                probing: false,
+            });
+        }
+        if b.probing.swap(true, Ordering::SeqCst) {
+            // Another call is probing. (No Probe built here: dropping one releases the flag.)
+            return None;
+        }
+        Some(Self {
+            cache,
+            probing: true,
+        })
+    }
+}
+
+impl Drop for Probe<'_> {
+    fn drop(&mut self) {
+        if self.probing {
+            self.cache
+                .inner
+                .breaker
+                .probing
+                .store(false, Ordering::SeqCst);
+        }
     }
 }

@@ -277,3 +277,33 @@ async fn failed_clears_and_overflowed_replays_never_switch_the_cache_off() {
     eprintln!("hits again after an overflowed replay: attempt {attempts}");
     assert!(cache.stats().kinds[0].hits > hits + 1);
 }
+
+/// After the back-off, one call at a time probes a Redis that failed: of many requests
+/// arriving together at a frozen Redis, one waits for it, the others do not (before: each
+/// waited its whole timeout).
+#[actix_web::test]
+async fn after_the_back_off_one_call_probes_a_frozen_redis_the_others_skip_it() {
+    let redis = PrivateRedis::start();
+    let timeout = Duration::from_millis(TIMEOUT_MS);
+    let cache = Cache::redis(&redis.url(), &prefix(), Duration::from_secs(300), timeout).unwrap();
+    let t = tenant("probed");
+    let keys: Vec<EntryKey> = (0..16).map(|i| EntryKey::of::<PlioEntry>(&t, i)).collect();
+    for k in &keys {
+        load(&cache, k, "v").await;
+    }
+    redis.freeze();
+    let (_, took) = timed(cached(&cache, &keys[0])).await;
+    assert!(took >= timeout, "the first call waits for the timeout");
+    actix_web::rt::time::sleep(Duration::from_millis(1100)).await;
+    let waits = futures_util::future::join_all(keys.iter().map(|k| timed(cached(&cache, k)))).await;
+    redis.thaw();
+    let waited: Vec<u128> = waits.iter().map(|(_, took)| took.as_millis()).collect();
+    let long = waited
+        .iter()
+        .filter(|&&ms| ms >= u128::from(TIMEOUT_MS) / 2)
+        .count();
+    assert_eq!(
+        long, 1,
+        "calls that waited on the frozen Redis (ms): {waited:?}"
+    );
+}
