@@ -329,12 +329,13 @@ pub async fn update_user(
                 return Err(AppError::new(Code::NotFound));
             }
             inv.user(id);
+            if deactivating {
+                inv.all_tokens();
+            }
             if password_changed {
-                return Ok(crate::db::models::token::revoke_all_but(
-                    conn,
-                    id,
-                    keep.as_deref(),
-                )?);
+                let ended = crate::db::models::token::revoke_all_but(conn, id, keep.as_deref())?;
+                inv.tokens(&ended);
+                return Ok(ended);
             }
             Ok(Vec::new())
         })
@@ -386,6 +387,7 @@ pub async fn delete_user(
             diesel::delete(access_token::table.filter(access_token::user_id.eq(id)))
                 .execute(conn)?;
             inv.user(id);
+            inv.all_tokens();
             Ok(())
         })
         .await?;

@@ -5,6 +5,7 @@ use diesel::pg::PgConnection;
 use diesel::QueryResult;
 use serde::Serialize;
 
+use crate::bus::{self, Change};
 use crate::db::models::token::{self, ACCESS_TTL};
 use crate::secrets;
 
@@ -50,20 +51,26 @@ pub fn refresh(
     refresh_token: &str,
 ) -> QueryResult<Option<(TokenPair, Option<String>)>> {
     match token::consume_refresh(conn, &secrets::sha256_hex(refresh_token))? {
-        Some((user_id, old)) => Ok(Some((issue(conn, user_id)?, old))),
+        Some((user_id, old)) => {
+            bus::publish(conn, &Change::tokens(old.as_slice()))?;
+            Ok(Some((issue(conn, user_id)?, old)))
+        }
         None => Ok(None),
     }
 }
 
-/// Revokes an access or refresh token (and its pair); returns the ended access digests.
+/// Revokes an access or refresh token (and its pair); returns the ended access digests,
+/// which every instance forgets (the change bus) when the caller's transaction commits.
 pub fn revoke(conn: &mut PgConnection, any_token: &str) -> QueryResult<Vec<String>> {
-    token::revoke(conn, &secrets::sha256_hex(any_token))
+    let ended = token::revoke(conn, &secrets::sha256_hex(any_token))?;
+    bus::publish(conn, &Change::tokens(&ended))?;
+    Ok(ended)
 }
 
 /// A short-lived, bounded, in-process cache of access-token checks (digest → owner), so a
 /// request costs no database lookup for its token. Revocation, rotation and user changes
-/// made through this instance forget entries at once; other instances notice within the
-/// TTL (`TOKEN_CACHE_SECONDS`, default 30; 0 disables the cache).
+/// are sent on the change bus, so every instance forgets the entries at once (TTL
+/// `TOKEN_CACHE_SECONDS`, default 30, is the bound if the bus is lost; 0 disables the cache).
 #[derive(Clone)]
 pub struct TokenCache {
     inner: Option<moka::sync::Cache<String, token::TokenOwner>>,

@@ -21,6 +21,7 @@ pub mod payloads;
 pub mod plio_index;
 mod read;
 pub mod redis;
+mod remote;
 mod resilience;
 pub mod stats;
 

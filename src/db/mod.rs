@@ -14,6 +14,7 @@ pub mod schema;
 
 use std::time::Duration;
 
+use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PoolError};
@@ -36,15 +37,22 @@ pub(crate) enum Scope {
     Schema(SchemaName),
 }
 
+/// Every new pooled connection: an empty `search_path` (only the doors set one), and the
+/// pool's instance id in `plio.instance`, which the change bus stamps on what this instance
+/// sends (so its own listener can skip what it already applied).
 #[derive(Debug)]
-struct EmptySearchPath;
+struct SessionSetup {
+    instance: String,
+}
 
-impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for EmptySearchPath {
+impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSetup {
     fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
-        diesel::sql_query("SET search_path = ''")
-            .execute(conn)
-            .map(|_| ())
-            .map_err(diesel::r2d2::Error::QueryError)
+        // The id is hex: nothing to quote.
+        conn.batch_execute(&format!(
+            "SET search_path = ''; SET plio.instance = '{}'",
+            self.instance
+        ))
+        .map_err(diesel::r2d2::Error::QueryError)
     }
 }
 
@@ -56,6 +64,8 @@ pub struct Database {
     breaker: Option<std::sync::Arc<Breaker>>,
     /// Units of work waiting for a pooled connection (for `/metrics`).
     waiting: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// A random id of this pool (this process's instance), set on its connections.
+    instance: std::sync::Arc<str>,
 }
 
 #[derive(QueryableByName)]
@@ -97,13 +107,18 @@ impl Database {
             .max_size(size)
             .min_idle(Some(1))
             .connection_timeout(timeout)
-            .test_on_check_out(false)
-            .connection_customizer(Box::new(EmptySearchPath))
+            .test_on_check_out(false);
+        let instance = hex::encode(crate::secrets::random_bytes::<8>());
+        let pool = pool
+            .connection_customizer(Box::new(SessionSetup {
+                instance: instance.clone(),
+            }))
             .build_unchecked(manager);
         Ok(Self {
             pool,
             breaker,
             waiting: Default::default(),
+            instance: instance.into(),
         })
     }
 
@@ -115,6 +130,11 @@ impl Database {
         &self,
     ) -> Result<diesel::r2d2::PooledConnection<ConnectionManager<PgConnection>>, PoolError> {
         self.pool.get()
+    }
+
+    /// This instance's id, stamped on what it sends on the change bus.
+    pub fn instance(&self) -> &str {
+        &self.instance
     }
 
     /// Pool statistics: (connections, idle).

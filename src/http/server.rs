@@ -84,6 +84,16 @@ impl Application {
             Duration::from_millis(settings.google_timeout_ms),
         )?);
         let metrics = web::Data::new(crate::metrics::Metrics::new()?);
+        let bus = web::Data::new(crate::http::changes::start(
+            &settings.database_url,
+            crate::http::changes::Targets {
+                cache: cache_data.get_ref().clone(),
+                tokens: token_cache.get_ref().clone(),
+                registry: registry.clone(),
+                db: db.clone(),
+                metrics: metrics.clone(),
+            },
+        )?);
         let settings_data = web::Data::new(settings);
         let on_worker_start = options.on_worker_start.clone();
         let server = HttpServer::new(move || {
@@ -102,6 +112,7 @@ impl Application {
                 .app_data(sms.clone())
                 .app_data(settings_data.clone())
                 .app_data(metrics.clone())
+                .app_data(bus.clone())
                 .configure(crate::http::routes::configure)
                 .wrap(NormalizePath::new(TrailingSlash::Always))
                 .wrap(from_fn(crate::http::deadline::body_deadline))

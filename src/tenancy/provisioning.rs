@@ -1,5 +1,6 @@
 //! Tenant provisioning: create (atomic), migrate (concurrent over tenants), drop.
 
+use crate::bus::{self, Change};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -197,6 +198,8 @@ pub fn create_tenant(
         crate::db::set_scope::<ProvisionError>(conn, &crate::db::Scope::Shared)?;
         let latest = migrations::latest_tenant_version();
         org_model::set_schema_version(conn, created.id, Some(latest))?;
+        // Every instance learns of the tenant when (and only if) this commits.
+        bus::publish(conn, &Change::registry())?;
         Ok(Organization {
             schema_version: Some(latest.to_string()),
             ..created
@@ -313,6 +316,16 @@ pub fn migrate_all(
     });
     let mut outcomes = outcomes.into_inner().unwrap_or_else(|p| p.into_inner());
     outcomes.sort_by(|a, b| a.schema.cmp(&b.schema));
+    // Schema versions changed: every running instance reloads its registry now.
+    if outcomes.iter().any(|o| !o.applied.is_empty()) {
+        let sent = db
+            .connection()
+            .map_err(anyhow::Error::from)
+            .and_then(|mut c| Ok(bus::publish(&mut c, &Change::registry())?));
+        if let Err(e) = sent {
+            tracing::warn!(error = %format!("{e:#}"), "could not announce the migration on the change bus");
+        }
+    }
     Ok((public_applied, outcomes))
 }
 

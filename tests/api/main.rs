@@ -17,6 +17,7 @@ mod errors_and_health;
 mod google;
 mod helpers;
 mod identity;
+mod instances;
 mod learner;
 mod metrics;
 mod openapi;
