@@ -87,7 +87,7 @@ impl Metrics {
         )?;
         let bus_messages = prometheus::IntCounter::new(
             "plio_bus_messages_total",
-            "Change-bus messages heard (from every instance, this one included)",
+            "Change-bus messages heard from other instances and the CLI",
         )?;
         let bus_lag = prometheus::Histogram::with_opts(
             HistogramOpts::new(

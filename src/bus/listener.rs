@@ -25,6 +25,42 @@ const CHECK_EVERY: Duration = Duration::from_secs(2);
 /// Pauses between reconnection attempts: from the first to the last, doubling.
 const RETRY_FIRST: Duration = Duration::from_millis(100);
 const RETRY_LAST: Duration = Duration::from_secs(2);
+/// A connection that lived this long starts the pauses over (one that keeps dropping at
+/// once does not make the server clear its caches ten times a second).
+const STABLE: Duration = Duration::from_secs(10);
+/// libpq settings that notice a dead peer that never closed the connection (a lost host, a
+/// failover): a bounded connect, TCP keepalives and a bound on unacknowledged data. Added
+/// to the connection string unless it sets them itself.
+const LIVENESS: &[(&str, &str)] = &[
+    ("connect_timeout", "5"),
+    ("keepalives", "1"),
+    ("keepalives_idle", "10"),
+    ("keepalives_interval", "5"),
+    ("keepalives_count", "3"),
+    ("tcp_user_timeout", "15000"),
+];
+
+/// `url` with the [`LIVENESS`] settings it lacks (URI or `key=value` form).
+fn with_liveness(url: &str) -> String {
+    let uri = url.starts_with("postgres://") || url.starts_with("postgresql://");
+    let mut out = url.to_string();
+    let mut first = uri && !url.contains('?');
+    for (key, value) in LIVENESS {
+        if url.contains(&format!("{key}=")) {
+            continue;
+        }
+        out.push(match (uri, first) {
+            (true, true) => '?',
+            (true, false) => '&',
+            (false, _) => ' ',
+        });
+        first = false;
+        out.push_str(key);
+        out.push('=');
+        out.push_str(value);
+    }
+    out
+}
 
 /// What the listener reports.
 #[derive(Debug)]
@@ -63,7 +99,7 @@ pub fn spawn(url: &str, own: &str, ready_within: Duration) -> std::io::Result<Su
     let (tx, rx) = unbounded_channel();
     let connected = Arc::new(AtomicBool::new(false));
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let url = url.to_string();
+    let url = with_liveness(url);
     let own = own.to_string();
     let flag = connected.clone();
     std::thread::Builder::new()
@@ -100,7 +136,7 @@ fn run(
         match connect(url) {
             Ok(mut conn) => {
                 connected.store(true, Ordering::SeqCst);
-                pause = RETRY_FIRST;
+                let since = Instant::now();
                 if missed {
                     tracing::info!("change bus connected again; local caches cleared");
                     if tx.send(Heard::Reconnected).is_err() {
@@ -112,6 +148,9 @@ fn run(
                 }
                 let error = listen(&mut conn, own, tx);
                 connected.store(false, Ordering::SeqCst);
+                if since.elapsed() >= STABLE {
+                    pause = RETRY_FIRST;
+                }
                 match error {
                     None => return,
                     Some(e) => tracing::warn!(error = %e, "change bus connection lost"),
@@ -160,5 +199,24 @@ fn listen(conn: &mut PgConnection, own: &str, tx: &UnboundedSender<Heard>) -> Op
             checked = Instant::now();
         }
         std::thread::sleep(POLL);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_liveness;
+
+    #[test]
+    fn liveness_settings_are_added_unless_given() {
+        let uri = with_liveness("postgres://u@h:5432/db");
+        assert!(uri.starts_with("postgres://u@h:5432/db?connect_timeout=5&keepalives=1&"));
+        assert!(uri.ends_with("&tcp_user_timeout=15000"));
+        let given = with_liveness("postgresql://h/db?sslmode=require&connect_timeout=2");
+        assert!(given.contains("?sslmode=require&connect_timeout=2&keepalives=1"));
+        assert_eq!(given.matches("connect_timeout").count(), 1);
+        let kv = with_liveness("host=/var/run/postgresql dbname=plio");
+        assert!(
+            kv.starts_with("host=/var/run/postgresql dbname=plio connect_timeout=5 keepalives=1")
+        );
     }
 }

@@ -63,6 +63,14 @@ impl Invalidations {
         self.others.registry = true;
     }
 
+    /// Sends these invalidations on the change bus from outside a server (the CLI, the seed),
+    /// within the caller's transaction: every server applies them, to Redis as well.
+    pub fn announce(&self, conn: &mut PgConnection) -> QueryResult<()> {
+        let mut change = self.change();
+        change.shared_cache = true;
+        bus::publish(conn, &change)
+    }
+
     /// The bus message of this unit of work.
     pub fn change(&self) -> Change {
         let mut change = self.others.clone();

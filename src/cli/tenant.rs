@@ -126,7 +126,7 @@ pub fn run(settings: &Settings, cmd: TenantCommand) -> anyhow::Result<ExitCode> 
             let (org, inv) = diesel::Connection::transaction(&mut conn, |conn| {
                 let (org, members) = provisioning::drop_tenant(conn, &shortcode)?;
                 let inv = dropped(&org, &members);
-                crate::bus::publish(conn, &inv.change())
+                inv.announce(conn)
                     .map_err(provisioning::ProvisionError::from)?;
                 Ok::<_, provisioning::ProvisionError>((org, inv))
             })?;
@@ -138,13 +138,14 @@ pub fn run(settings: &Settings, cmd: TenantCommand) -> anyhow::Result<ExitCode> 
 }
 
 /// SPEC 6.3 for a dropped tenant: its key space and its former members' user entries, and
-/// the registry.
+/// the registry; the tokens of the users it deactivated stop being trusted from cache.
 fn dropped(org: &Organization, members: &[i32]) -> Invalidations {
     let mut inv = Invalidations::default();
     if let Some(schema) = SchemaName::from_stored(&org.schema_name) {
         inv.tenant_dropped(&Tenant::new(None, org.shortcode.clone(), schema), members);
     }
     inv.registry();
+    inv.all_tokens();
     inv
 }
 

@@ -37,22 +37,13 @@ pub(crate) enum Scope {
     Schema(SchemaName),
 }
 
-/// Every new pooled connection: an empty `search_path` (only the doors set one), and the
-/// pool's instance id in `plio.instance`, which the change bus stamps on what this instance
-/// sends (so its own listener can skip what it already applied).
 #[derive(Debug)]
-struct SessionSetup {
-    instance: String,
-}
+struct EmptySearchPath;
 
-impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSetup {
+impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for EmptySearchPath {
     fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
-        // The id is hex: nothing to quote.
-        conn.batch_execute(&format!(
-            "SET search_path = ''; SET plio.instance = '{}'",
-            self.instance
-        ))
-        .map_err(diesel::r2d2::Error::QueryError)
+        conn.batch_execute("SET search_path = ''")
+            .map_err(diesel::r2d2::Error::QueryError)
     }
 }
 
@@ -64,7 +55,8 @@ pub struct Database {
     breaker: Option<std::sync::Arc<Breaker>>,
     /// Units of work waiting for a pooled connection (for `/metrics`).
     waiting: std::sync::Arc<std::sync::atomic::AtomicU64>,
-    /// A random id of this pool (this process's instance), set on its connections.
+    /// A random id of this pool (this process's instance): the doors set it as
+    /// `plio.instance` in every transaction, and the change bus stamps it on what they send.
     instance: std::sync::Arc<str>,
 }
 
@@ -110,9 +102,7 @@ impl Database {
             .test_on_check_out(false);
         let instance = hex::encode(crate::secrets::random_bytes::<8>());
         let pool = pool
-            .connection_customizer(Box::new(SessionSetup {
-                instance: instance.clone(),
-            }))
+            .connection_customizer(Box::new(EmptySearchPath))
             .build_unchecked(manager);
         Ok(Self {
             pool,
@@ -199,7 +189,12 @@ impl Database {
             + From<DatabaseDown>,
     {
         let mut conn = self.checkout::<E>()?;
-        scoped(&mut conn, &Scope::Schema(tenant.schema().clone()), f)
+        scoped(
+            &mut conn,
+            &Scope::Schema(tenant.schema().clone()),
+            &self.instance,
+            f,
+        )
     }
 
     /// The shared door, blocking: runs `f` on the calling thread in a transaction that sees
@@ -213,7 +208,7 @@ impl Database {
             + From<DatabaseDown>,
     {
         let mut conn = self.checkout::<E>()?;
-        scoped(&mut conn, &Scope::Shared, f)
+        scoped(&mut conn, &Scope::Shared, &self.instance, f)
     }
 
     /// The tenant door: runs `f` on the blocking pool in a transaction scoped to exactly
@@ -242,16 +237,23 @@ impl Database {
 
 /// Opens a transaction on `conn` scoped to `scope` and runs `f` in it.
 ///
-/// The first statement sets `search_path` transaction-locally from a bind parameter and, in
-/// the same round trip, checks that the schema exists: a dropped schema gives
-/// [`TenantUnavailable`] rather than an empty path that could fall through to other data.
-pub(crate) fn scoped<T, E, F>(conn: &mut PgConnection, scope: &Scope, f: F) -> Result<T, E>
+/// The first statement sets `search_path` (and `plio.instance`, the stamp of what the change
+/// bus sends) transaction-locally from bind parameters and, in the same round trip, checks
+/// that the schema exists: a dropped schema gives [`TenantUnavailable`] rather than an empty
+/// path that could fall through to other data. Transaction-local, so a connection pooler
+/// that shares server connections between transactions can carry neither to another client.
+pub(crate) fn scoped<T, E, F>(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    instance: &str,
+    f: F,
+) -> Result<T, E>
 where
     F: FnOnce(&mut PgConnection) -> Result<T, E>,
     E: From<diesel::result::Error> + From<TenantUnavailable>,
 {
     conn.transaction(|conn| {
-        set_scope::<E>(conn, scope)?;
+        check_scope::<E>(conn, scope, instance)?;
         f(conn)
     })
 }
@@ -261,15 +263,25 @@ pub(crate) fn set_scope<E>(conn: &mut PgConnection, scope: &Scope) -> Result<(),
 where
     E: From<diesel::result::Error> + From<TenantUnavailable>,
 {
+    check_scope(conn, scope, "")
+}
+
+/// [`set_scope`], and the bus stamp unless `instance` is empty.
+fn check_scope<E>(conn: &mut PgConnection, scope: &Scope, instance: &str) -> Result<(), E>
+where
+    E: From<diesel::result::Error> + From<TenantUnavailable>,
+{
     let path = match scope {
         Scope::Shared => String::new(),
         Scope::Schema(schema) => schema.quoted(),
     };
     let check: ScopeCheck = diesel::sql_query(
         "SELECT set_config('search_path', $1, true) IS NOT NULL \
+         AND ($2 = '' OR set_config('plio.instance', $2, true) IS NOT NULL) \
          AND ($1 = '' OR to_regnamespace($1) IS NOT NULL) AS present",
     )
     .bind::<Text, _>(&path)
+    .bind::<Text, _>(instance)
     .get_result(conn)?;
     if check.present {
         Ok(())

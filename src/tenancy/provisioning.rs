@@ -209,7 +209,8 @@ pub fn create_tenant(
 
 /// Drops a tenant for good: its schema, domains, memberships and row. SSO users minted by
 /// its api_key are deactivated (they belong to no organization any more). Returns the
-/// organization and the ids of its former members, whose cached user payloads embed it.
+/// organization and the ids of its former members and of the users it deactivated, whose
+/// cached user payloads embed it.
 pub fn drop_tenant(
     conn: &mut PgConnection,
     shortcode: &str,
@@ -227,14 +228,19 @@ pub fn drop_tenant(
                 message: "the public organization (personal workspace) cannot be dropped".into(),
             });
         }
-        let members = crate::db::models::user::member_ids(conn, org.id)?;
-        diesel::update(user::table.filter(user::auth_org_id.eq(org.id)))
-            .set((
-                user::auth_org_id.eq(None::<i32>),
-                user::is_active.eq(false),
-                user::updated_at.eq(Utc::now()),
-            ))
-            .execute(conn)?;
+        let mut members = crate::db::models::user::member_ids(conn, org.id)?;
+        let deactivated: Vec<i32> =
+            diesel::update(user::table.filter(user::auth_org_id.eq(org.id)))
+                .set((
+                    user::auth_org_id.eq(None::<i32>),
+                    user::is_active.eq(false),
+                    user::updated_at.eq(Utc::now()),
+                ))
+                .returning(user::id)
+                .get_results(conn)?;
+        members.extend(deactivated);
+        members.sort_unstable();
+        members.dedup();
         diesel::delete(
             organization_user::table.filter(organization_user::organization_id.eq(org.id)),
         )

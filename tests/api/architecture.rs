@@ -42,7 +42,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "seed",
         &[
-            "auth", "tenancy", "db", "config", "error", "tenant", "secrets",
+            "auth", "cache", "tenancy", "bus", "db", "config", "error", "tenant", "secrets",
         ],
     ),
     (

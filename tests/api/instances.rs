@@ -67,8 +67,8 @@ async fn bus_messages(app: &TestApp) -> String {
         .to_string()
 }
 
-/// Waits until `app` has applied every change sent so far (its own writes come back to it on
-/// the bus too, and would otherwise drop entries a test expects to be cached).
+/// Waits until `app` has applied every change sent so far by the others (a late message would
+/// drop entries a test expects to be cached).
 async fn settled(app: &TestApp) {
     let mut last = bus_messages(app).await;
     loop {
@@ -109,16 +109,18 @@ async fn memory_cached_instances_see_each_others_writes_revocations_and_membersh
     })
     .await;
 
-    // A membership removed on A: the member's reads on B follow A's answer.
+    // A membership removed on A: B stops showing the member the organization's plio (on the
+    // cached path, access follows the caller's own cached user entry).
     let org_id =
         a.count("SELECT id::bigint AS n FROM public.organization WHERE shortcode = 'bus-mem'");
     let (member, member_token) = a.create_user("member@bus-mem.example", false);
     a.add_member(member, org_id as i32, "org-view");
-    let list = "/api/v1/plios/";
+    settled(&b).await;
+    let detail = format!("/api/v1/plios/{uuid}/");
     let on_b = Caller::new(&b, Some(&member_token), Some("bus-mem"));
-    let before = on_b.get(list).await;
+    let before = on_b.get(&detail).await;
     assert_eq!(before.0, 200, "{}", before.1);
-    assert_eq!(on_b.get(list).await, before, "served again (cached)");
+    assert_eq!(on_b.get(&detail).await, before, "served again (cached)");
     let membership = a.count(&format!(
         "SELECT id::bigint AS n FROM public.organization_user WHERE user_id = {member}"
     ));
@@ -128,11 +130,14 @@ async fn memory_cached_instances_see_each_others_writes_revocations_and_membersh
         .await;
     assert_eq!(status, 204);
     let on_a = Caller::new(&a, Some(&member_token), Some("bus-mem"))
-        .get(list)
+        .get(&detail)
         .await;
-    assert_ne!(on_a, before, "A no longer shows a former member the plios");
+    assert_ne!(
+        on_a.0, 200,
+        "A no longer shows a former member the private plio"
+    );
     seen_within(WITHIN, "a membership removed on A, on B", || async {
-        on_b.get(list).await == on_a
+        on_b.get(&detail).await.0 == on_a.0
     })
     .await;
 
@@ -150,6 +155,22 @@ async fn memory_cached_instances_see_each_others_writes_revocations_and_membersh
     seen_within(WITHIN, "a token revoked on A, used on B", || async {
         on_b.get(&me).await.0 == 401
     })
+    .await;
+
+    // A user deactivated on A: B stops trusting their token (which it has cached).
+    let (other, other_token) = a.create_user("other@bus-mem.example", false);
+    let as_other = Caller::new(&b, Some(&other_token), None);
+    let theirs = format!("/api/v1/users/{other}/");
+    assert_eq!(as_other.get(&theirs).await.0, 200);
+    let (status, body) = Caller::new(&a, Some(&root), None)
+        .patch(&theirs, json!({"is_active": false}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    seen_within(
+        WITHIN,
+        "a user deactivated on A, their token on B",
+        || async { as_other.get(&theirs).await.0 == 401 },
+    )
     .await;
 
     // The bus is visible in B's metrics.
