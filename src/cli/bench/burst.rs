@@ -74,10 +74,12 @@ fn rss_kb(pid: u32) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// Counts the 503s of a workload over the whole burst (warm-up included).
+/// Counts the 503s and other failed statuses of a workload over the whole burst (warm-up
+/// included; the row's `errors` also counts broken connections, in the measured window only).
 struct Counting {
     inner: Arc<dyn Workload>,
     unavailable: AtomicU64,
+    other: AtomicU64,
 }
 
 impl Workload for Counting {
@@ -88,6 +90,8 @@ impl Workload for Counting {
     fn check(&self, req: &Req, status: u16, body: &[u8]) -> Outcome {
         if status == 503 {
             self.unavailable.fetch_add(1, Ordering::Relaxed);
+        } else if !(200..300).contains(&status) {
+            self.other.fetch_add(1, Ordering::Relaxed);
         }
         self.inner.check(req, status, body)
     }
@@ -143,6 +147,7 @@ pub(super) fn bursts(
         let counting = Arc::new(Counting {
             inner: workload,
             unavailable: AtomicU64::new(0),
+            other: AtomicU64::new(0),
         });
         let peak = Arc::new(AtomicU64::new(0));
         let done = Arc::new(AtomicBool::new(false));
@@ -170,11 +175,12 @@ pub(super) fn bursts(
         std::thread::sleep(cfg.settle);
         let after = server.rss_mb();
         let note = format!(
-            "{} conns, {} cache; RSS MB start {start:.0}, rest {rest:.0}, peak {peak:.0}, {:.0} s after {after:.0}; {} x 503",
+            "{} conns, {} cache; RSS MB start {start:.0}, rest {rest:.0}, peak {peak:.0}, {:.0} s after {after:.0}; {} x 503, {} other failed statuses",
             cfg.burst_connections,
             if redis.is_some() { "redis" } else { "memory" },
             cfg.settle.as_secs_f64(),
-            counting.unavailable.load(Ordering::Relaxed)
+            counting.unavailable.load(Ordering::Relaxed),
+            counting.other.load(Ordering::Relaxed)
         );
         rows.push(Row::from_load(name, count, &r, &note));
     }
