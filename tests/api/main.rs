@@ -24,6 +24,7 @@ mod openapi;
 mod organizations;
 mod otp_and_logs;
 mod plios;
+mod pool;
 mod private_pg;
 mod reports_csv;
 mod schema_drift;
