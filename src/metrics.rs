@@ -24,6 +24,8 @@ pub struct ScrapeState {
     pub cache: Vec<(&'static str, &'static str, u64)>,
     /// Tenants per state: (state, count).
     pub tenants: Vec<(&'static str, u64)>,
+    /// The change bus's listener is connected.
+    pub bus_connected: bool,
 }
 
 /// The metric families of one server.
@@ -35,6 +37,10 @@ pub struct Metrics {
     pool: IntGaugeVec,
     breaker: prometheus::IntGauge,
     tenants: IntGaugeVec,
+    bus_messages: prometheus::IntCounter,
+    bus_lag: prometheus::Histogram,
+    bus_reconnects: prometheus::IntCounter,
+    bus_connected: prometheus::IntGauge,
     /// Scrapes bring the cache counters up to their owner's figures one at a time.
     scrape: Mutex<()>,
 }
@@ -79,6 +85,31 @@ impl Metrics {
             Opts::new("plio_tenants", "Tenants known to the registry by state"),
             &["state"],
         )?;
+        let bus_messages = prometheus::IntCounter::new(
+            "plio_bus_messages_total",
+            "Change-bus messages heard from other instances and the CLI",
+        )?;
+        let bus_lag = prometheus::Histogram::with_opts(
+            HistogramOpts::new(
+                "plio_bus_lag_seconds",
+                "From a change's NOTIFY (inside its transaction) to this instance applying it",
+            )
+            .buckets(vec![
+                0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ]),
+        )?;
+        let bus_reconnects = prometheus::IntCounter::new(
+            "plio_bus_reconnects_total",
+            "Times the change-bus listener reconnected (and cleared local caches)",
+        )?;
+        let bus_connected = prometheus::IntGauge::new(
+            "plio_bus_connected",
+            "1 while the change-bus listener is connected",
+        )?;
+        registry.register(Box::new(bus_messages.clone()))?;
+        registry.register(Box::new(bus_lag.clone()))?;
+        registry.register(Box::new(bus_reconnects.clone()))?;
+        registry.register(Box::new(bus_connected.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(cache.clone()))?;
@@ -93,6 +124,10 @@ impl Metrics {
             pool,
             breaker,
             tenants,
+            bus_messages,
+            bus_lag,
+            bus_reconnects,
+            bus_connected,
             scrape: Mutex::new(()),
         })
     }
@@ -107,6 +142,17 @@ impl Metrics {
         self.latency
             .with_label_values(&[method, route])
             .observe(seconds);
+    }
+
+    /// Records a change heard on the bus, `lag` seconds after it was sent.
+    pub fn observe_bus_message(&self, lag: f64) {
+        self.bus_messages.inc();
+        self.bus_lag.observe(lag.max(0.0));
+    }
+
+    /// Records a reconnection of the bus listener.
+    pub fn bus_reconnected(&self) {
+        self.bus_reconnects.inc();
     }
 
     /// The Prometheus text exposition, with the scrape-time figures brought up to date.
@@ -129,6 +175,7 @@ impl Metrics {
                 .set(i64::try_from(value).unwrap_or(i64::MAX));
         }
         self.breaker.set(i64::from(state.db_breaker_open));
+        self.bus_connected.set(i64::from(state.bus_connected));
         for (label, value) in &state.tenants {
             self.tenants
                 .with_label_values(&[label])

@@ -10,6 +10,7 @@ use diesel::prelude::*;
 use serde::Deserialize;
 
 use crate::auth::password;
+use crate::cache::Invalidations;
 use crate::config::Settings;
 use crate::db::models::{role, user};
 use crate::db::schema::{organization, organizations_domain, user as user_table};
@@ -216,6 +217,7 @@ pub fn run(
     };
     conn.transaction(|conn| {
         let mut report = SeedReport::default();
+        let mut inv = Invalidations::default();
         // The public schema's own migration state decides whether the workspace is served.
         let public_version = migrations::applied_tenant_version(conn, &SchemaName::public())?;
         set_scope::<anyhow::Error>(conn, &Scope::Shared)?;
@@ -294,6 +296,11 @@ pub fn run(
                             user_table::is_staff.eq(true),
                         ))
                         .execute(conn)?;
+                    inv.user(existing.id);
+                    inv.tokens(&crate::db::models::token::access_digests_of(
+                        conn,
+                        existing.id,
+                    )?);
                     report.superuser_created = Some(false);
                 }
                 None => {
@@ -312,6 +319,10 @@ pub fn run(
                 }
             }
         }
+        // Running servers (a rolling deploy) reload the organizations and forget what the
+        // seed changed, when (and if) this commits.
+        inv.registry();
+        inv.announce(conn)?;
         Ok(report)
     })
 }

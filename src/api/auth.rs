@@ -10,6 +10,7 @@ use crate::api::extract::body::RawBody;
 use crate::auth::password::HashingGate;
 use crate::auth::tokens::TokenCache;
 use crate::auth::{password, tokens};
+use crate::cache::Cache;
 use crate::config::Settings;
 use crate::db::models::login_failure;
 use crate::db::models::user;
@@ -102,6 +103,7 @@ pub async fn create_token(
     req: HttpRequest,
     body: RawBody,
     db: web::Data<Database>,
+    cache: web::Data<Cache>,
     token_cache: web::Data<TokenCache>,
     settings: web::Data<Settings>,
     gate: web::Data<HashingGate>,
@@ -115,7 +117,7 @@ pub async fn create_token(
             if username.len() > 255 || secret.len() > 1024 {
                 return Err(AppError::new(Code::InvalidGrant));
             }
-            password_grant(&req, &db, &settings, &gate, username, secret).await?
+            password_grant(&req, &db, &cache, &settings, &gate, username, secret).await?
         }
         "refresh_token" => {
             let refresh = required(&form.refresh_token, "refresh_token")?.to_string();
@@ -171,6 +173,7 @@ fn throttled(oldest: Option<chrono::DateTime<Utc>>) -> AppError {
 async fn password_grant(
     req: &HttpRequest,
     db: &Database,
+    cache: &Cache,
     settings: &Settings,
     gate: &HashingGate,
     username: String,
@@ -207,12 +210,15 @@ async fn password_grant(
     let ok = web::block(move || password::verify(&secret, stored.as_deref())).await?;
     match usable {
         Some(u) if ok => {
-            db.shared(move |conn| {
-                login_failure::clear_account(conn, &account)?;
-                user::touch_login(conn, u.id)?;
-                Ok(tokens::issue(conn, u.id)?)
-            })
-            .await
+            cache
+                .write_shared(db, move |conn, inv| {
+                    login_failure::clear_account(conn, &account)?;
+                    // last_login is part of the cached user payload.
+                    user::touch_login(conn, u.id)?;
+                    inv.user(u.id);
+                    Ok(tokens::issue(conn, u.id)?)
+                })
+                .await
         }
         // The attempt was recorded as a failure already.
         _ => Err(AppError::new(Code::InvalidGrant)),
@@ -271,6 +277,7 @@ pub async fn sso_token(
     req: HttpRequest,
     body: RawBody,
     db: web::Data<Database>,
+    cache: web::Data<Cache>,
 ) -> Result<HttpResponse, AppError> {
     let form: SsoRequest = parse_body(&req, &body)?;
     let present = |v: &Option<String>| {
@@ -293,8 +300,8 @@ pub async fn sso_token(
             "Ensure this field has no more than 255 characters.",
         ));
     }
-    let pair = db
-        .shared(move |conn| {
+    let pair = cache
+        .write_shared(&db, move |conn, inv| {
             use crate::db::schema::organization;
             use diesel::prelude::*;
             let org: Option<i32> = organization::table
@@ -306,6 +313,7 @@ pub async fn sso_token(
             let org = org.ok_or_else(invalid)?;
             let user_id = user::get_or_create_sso(conn, &unique_id, org)?;
             user::touch_login(conn, user_id)?;
+            inv.user(user_id);
             Ok(tokens::issue(conn, user_id)?)
         })
         .await?;

@@ -4,6 +4,7 @@ use actix_web::{web, HttpResponse};
 use diesel::RunQueryDsl;
 use serde_json::json;
 
+use crate::bus::listener::Connected;
 use crate::cache::Cache;
 use crate::db::Database;
 use crate::error::{AppError, Code};
@@ -32,7 +33,8 @@ pub async fn healthz() -> HttpResponse {
 }
 
 /// Prometheus text (SPEC 5): requests by route template and status, latency, cache events per
-/// kind, pool connections (open, idle, waiting), tenants by state.
+/// kind, pool connections (open, idle, waiting), tenants by state, the change bus (messages,
+/// lag, reconnections, connected).
 #[utoipa::path(
     get,
     path = "/metrics/",
@@ -47,6 +49,7 @@ pub async fn metrics(
     db: web::Data<Database>,
     cache: web::Data<Cache>,
     registry: web::Data<TenantRegistry>,
+    bus: web::Data<Connected>,
 ) -> HttpResponse {
     let (connections, idle) = db.pool_state();
     let mut events = Vec::new();
@@ -69,6 +72,7 @@ pub async fn metrics(
         db_breaker_open: db.breaker_open(),
         cache: events,
         tenants: registry.state_counts(),
+        bus_connected: bus.get_ref().get(),
     };
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

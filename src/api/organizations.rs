@@ -228,6 +228,7 @@ pub async fn update_organization(
         .write_shared(&db, move |conn, inv| {
             let current = model::find_live(conn, id)?;
             inv.organization(conn, id)?;
+            inv.registry();
             if shortcode.is_some_and(|s| s != current.shortcode) {
                 return Err(AppError::field(
                     "shortcode",
@@ -311,6 +312,7 @@ pub async fn delete_organization(
         .write_shared(&db, move |conn, inv| {
             let current = model::find_live(conn, id)?;
             inv.organization(conn, id)?;
+            inv.registry();
             if current.schema_name == "public" {
                 return Err(AppError::with_detail(
                     Code::Invalid,

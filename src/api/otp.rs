@@ -104,6 +104,7 @@ pub async fn verify_otp(
     req: HttpRequest,
     body: RawBody,
     db: web::Data<Database>,
+    cache: web::Data<crate::cache::Cache>,
 ) -> Result<HttpResponse, AppError> {
     let body: OtpRequest = parse_body(&req, &body)?;
     let mobile = match body.mobile.as_deref().map(str::trim) {
@@ -117,8 +118,8 @@ pub async fn verify_otp(
     if code.len() > 32 || mobile.len() > 32 {
         return Err(AppError::new(Code::InvalidOtp));
     }
-    let verdict = db
-        .shared(move |conn| {
+    let verdict = cache
+        .write_shared(&db, move |conn, inv| {
             let Some(latest) = otp::latest_for_update(conn, &mobile)? else {
                 return Ok(Verdict::Refused);
             };
@@ -137,6 +138,7 @@ pub async fn verify_otp(
             otp::consume(conn, latest.id)?;
             let user_id = user::get_or_create_by_mobile(conn, &mobile)?;
             user::touch_login(conn, user_id)?;
+            inv.user(user_id);
             Ok(Verdict::Valid(tokens::issue(conn, user_id)?))
         })
         .await?;

@@ -329,20 +329,24 @@ pub async fn update_user(
                 return Err(AppError::new(Code::NotFound));
             }
             inv.user(id);
+            // Cached token checks of a deactivated user must go everywhere.
+            let mut ended = if deactivating {
+                crate::db::models::token::access_digests_of(conn, id)?
+            } else {
+                Vec::new()
+            };
             if password_changed {
-                return Ok(crate::db::models::token::revoke_all_but(
+                ended.extend(crate::db::models::token::revoke_all_but(
                     conn,
                     id,
                     keep.as_deref(),
                 )?);
             }
-            Ok(Vec::new())
+            inv.tokens(&ended);
+            Ok(ended)
         })
         .await?;
     tokens.forget(&ended);
-    if deactivating {
-        tokens.forget_all();
-    }
     Ok(HttpResponse::Ok().json(payload_for(&db, &cache, id, caller.id).await?))
 }
 
@@ -366,8 +370,9 @@ pub async fn delete_user(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     self_or_superuser(&caller, id)?;
-    cache
+    let ended = cache
         .write_shared(&db, move |conn, inv| {
+            let ended = crate::db::models::token::access_digests_of(conn, id)?;
             let n = diesel::update(
                 user_table::table
                     .find(id)
@@ -386,9 +391,10 @@ pub async fn delete_user(
             diesel::delete(access_token::table.filter(access_token::user_id.eq(id)))
                 .execute(conn)?;
             inv.user(id);
-            Ok(())
+            inv.tokens(&ended);
+            Ok(ended)
         })
         .await?;
-    tokens.forget_all();
+    tokens.forget(&ended);
     Ok(HttpResponse::NoContent().finish())
 }

@@ -5,6 +5,7 @@ use diesel::pg::PgConnection;
 use diesel::QueryResult;
 use serde::Serialize;
 
+use crate::bus::{self, Change};
 use crate::db::models::token::{self, ACCESS_TTL};
 use crate::secrets;
 
@@ -50,23 +51,35 @@ pub fn refresh(
     refresh_token: &str,
 ) -> QueryResult<Option<(TokenPair, Option<String>)>> {
     match token::consume_refresh(conn, &secrets::sha256_hex(refresh_token))? {
-        Some((user_id, old)) => Ok(Some((issue(conn, user_id)?, old))),
+        Some((user_id, old)) => {
+            bus::publish(conn, &Change::tokens(old.as_slice()))?;
+            Ok(Some((issue(conn, user_id)?, old)))
+        }
         None => Ok(None),
     }
 }
 
-/// Revokes an access or refresh token (and its pair); returns the ended access digests.
+/// Revokes an access or refresh token (and its pair); returns the ended access digests,
+/// which every instance forgets (the change bus) when the caller's transaction commits.
 pub fn revoke(conn: &mut PgConnection, any_token: &str) -> QueryResult<Vec<String>> {
-    token::revoke(conn, &secrets::sha256_hex(any_token))
+    let ended = token::revoke(conn, &secrets::sha256_hex(any_token))?;
+    bus::publish(conn, &Change::tokens(&ended))?;
+    Ok(ended)
 }
 
 /// A short-lived, bounded, in-process cache of access-token checks (digest → owner), so a
 /// request costs no database lookup for its token. Revocation, rotation and user changes
-/// made through this instance forget entries at once; other instances notice within the
-/// TTL (`TOKEN_CACHE_SECONDS`, default 30; 0 disables the cache).
+/// are sent on the change bus, so every instance forgets the entries at once (TTL
+/// `TOKEN_CACHE_SECONDS`, default 30, is the bound if the bus is lost; 0 disables the cache).
+///
+/// No stale fill: a reader notes [`TokenCache::generation`] before it asks the database, and
+/// [`TokenCache::put`] stores its answer only if nothing was forgotten since (a revocation
+/// heard while the lookup was in flight would otherwise be undone for the TTL).
 #[derive(Clone)]
 pub struct TokenCache {
     inner: Option<moka::sync::Cache<String, token::TokenOwner>>,
+    /// Bumped by every forget; puts and forgets take it in turn.
+    generation: std::sync::Arc<std::sync::Mutex<u64>>,
 }
 
 impl TokenCache {
@@ -79,30 +92,50 @@ impl TokenCache {
                     .time_to_live(std::time::Duration::from_secs(ttl_secs))
                     .build()
             }),
+            generation: Default::default(),
         }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, u64> {
+        self.generation.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// To note before a database lookup whose answer will be [`TokenCache::put`].
+    pub fn generation(&self) -> u64 {
+        *self.lock()
     }
     /// A cached, unexpired owner.
     pub fn get(&self, digest: &str) -> Option<token::TokenOwner> {
         let owner = self.inner.as_ref()?.get(digest)?;
         (owner.expires_at > chrono::Utc::now()).then_some(owner)
     }
-    /// Remembers an owner.
-    pub fn put(&self, digest: String, owner: token::TokenOwner) {
+    /// Remembers an owner looked up at `generation`, unless something was forgotten since.
+    pub fn put(&self, digest: String, owner: token::TokenOwner, generation: u64) {
         if let Some(c) = &self.inner {
-            c.insert(digest, owner);
+            let current = self.lock();
+            if *current == generation {
+                c.insert(digest, owner);
+            }
         }
     }
     /// Forgets ended tokens.
     pub fn forget(&self, digests: &[String]) {
+        if digests.is_empty() {
+            return;
+        }
         if let Some(c) = &self.inner {
+            let mut current = self.lock();
+            *current += 1;
             for d in digests {
                 c.invalidate(d);
             }
         }
     }
-    /// Forgets everything (a user was deleted, deactivated or changed rank).
+    /// Forgets everything (the change bus was lost).
     pub fn forget_all(&self) {
         if let Some(c) = &self.inner {
+            let mut current = self.lock();
+            *current += 1;
             c.invalidate_all();
         }
     }

@@ -13,6 +13,7 @@ use diesel::QueryResult;
 
 use super::payloads::plio::PlioEntry;
 use super::payloads::user::UserPayload;
+use crate::bus::{self, Change};
 use crate::db::models::{content, user};
 
 use super::*;
@@ -20,11 +21,15 @@ use crate::db::Database;
 use crate::error::AppError;
 use crate::tenant::Tenant;
 
-/// Entries (and whole tenants) a unit of work makes stale; applied after COMMIT.
+/// Entries (and whole tenants) a unit of work makes stale; applied here after COMMIT, and
+/// sent to every instance on the change bus inside the transaction (with what else they must
+/// forget: ended tokens, registry changes).
 #[derive(Debug, Default, Clone)]
 pub struct Invalidations {
     entries: Vec<EntryKey>,
     tenants: Vec<Tenant>,
+    /// What only other layers act on (tokens, the registry), carried to other instances.
+    others: Change,
 }
 
 impl Invalidations {
@@ -40,7 +45,42 @@ impl Invalidations {
     }
     /// Nothing registered.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty() && self.tenants.is_empty()
+        self.entries.is_empty() && self.tenants.is_empty() && self.others.is_empty()
+    }
+
+    /// Ended access tokens: every instance forgets its cached checks of them.
+    pub fn tokens(&mut self, digests: &[String]) {
+        self.others.tokens.extend(digests.iter().cloned());
+    }
+
+    /// Every cached token check is stale (a user deleted, deactivated or changed rank).
+    pub fn all_tokens(&mut self) {
+        self.others.all_tokens = true;
+    }
+
+    /// The tenant registry changed: every instance reloads it.
+    pub fn registry(&mut self) {
+        self.others.registry = true;
+    }
+
+    /// Sends these invalidations on the change bus from outside a server (the CLI, the seed),
+    /// within the caller's transaction: every server applies them, to Redis as well.
+    pub fn announce(&self, conn: &mut PgConnection) -> QueryResult<()> {
+        let mut change = self.change();
+        change.shared_cache = true;
+        bus::publish(conn, &change)
+    }
+
+    /// The bus message of this unit of work.
+    pub fn change(&self) -> Change {
+        let mut change = self.others.clone();
+        change.entries = self.entries.iter().map(EntryKey::bus_name).collect();
+        change.tenants = self
+            .tenants
+            .iter()
+            .map(|t| t.schema().as_str().to_string())
+            .collect();
+        change
     }
 
     // ---- SPEC 6.3 ---------------------------------------------------------------------
@@ -160,7 +200,7 @@ impl Cache {
         removed
     }
 
-    async fn clear_schema(&self, schema: &str) -> Option<u64> {
+    pub(super) async fn clear_schema(&self, schema: &str) -> Option<u64> {
         tracing::debug!(schema, "cache INVALIDATE tenant");
         match &self.inner.backend {
             Backend::None => Some(0),
@@ -182,6 +222,25 @@ impl Cache {
                     self.remember_failed_clear(schema);
                 }
                 cleared.map(|()| 0)
+            }
+        }
+    }
+
+    /// Clears every entry at once in O(1) (the whole cache's generation; the entries expire
+    /// with their TTL), or has the replay task do it.
+    pub(super) async fn forget_all(&self) {
+        match &self.inner.backend {
+            Backend::None => {}
+            Backend::Memory(m) => m.clear_all(),
+            Backend::Redis(r) => {
+                let done = !self.has_pending()
+                    && self
+                        .guarded("clear all", r.bump_global(&self.inner.keys))
+                        .await
+                        .is_some();
+                if !done {
+                    self.remember_failed_clear_all();
+                }
             }
         }
     }
@@ -217,10 +276,11 @@ impl Cache {
             .tenant(tenant, move |conn| {
                 let mut inv = Invalidations::default();
                 let out = f(conn, &mut inv)?;
+                bus::publish(conn, &inv.change())?;
                 Ok((out, inv))
             })
             .await?;
-        self.invalidate(&inv).await;
+        self.after_commit(db, &inv).await;
         Ok(out)
     }
 
@@ -234,10 +294,11 @@ impl Cache {
             .shared(move |conn| {
                 let mut inv = Invalidations::default();
                 let out = f(conn, &mut inv)?;
+                bus::publish(conn, &inv.change())?;
                 Ok((out, inv))
             })
             .await?;
-        self.invalidate(&inv).await;
+        self.after_commit(db, &inv).await;
         Ok(out)
     }
 }

@@ -112,6 +112,23 @@ impl EntryKey {
     pub fn schema(&self) -> &SchemaName {
         &self.schema
     }
+
+    /// The name the change bus carries: `schema:kind:id`, the key without its prefix (every
+    /// instance renders it under its own).
+    pub fn bus_name(&self) -> String {
+        format!("{}:{}:{}", self.schema, self.kind, self.id)
+    }
+
+    /// Reads a [`EntryKey::bus_name`]; `None` unless every part is valid.
+    pub fn from_bus_name(name: &str) -> Option<Self> {
+        let mut parts = name.splitn(3, ':');
+        let (schema, kind, id) = (parts.next()?, parts.next()?, parts.next()?);
+        Some(Self {
+            schema: SchemaName::from_stored(schema)?,
+            kind: Kind::parse(kind)?,
+            id: id.parse().ok()?,
+        })
+    }
 }
 
 /// Renders keys under one prefix.
@@ -226,6 +243,17 @@ mod tests {
         assert_eq!(ks.parse("plio:_v:public:user:42"), None);
         assert_eq!(ks.render(&user).version, "plio:_v:public:user:42");
         assert_eq!(Kind::parse("plio"), Some(Kind::Plio));
+        assert_eq!(key.bus_name(), "avantifellows:plio:17");
+        assert_eq!(EntryKey::from_bus_name(&key.bus_name()), Some(key));
+        for bad in [
+            "x",
+            "avantifellows:plio",
+            "avantifellows:nope:1",
+            "a b:plio:1",
+            "public:user:x",
+        ] {
+            assert_eq!(EntryKey::from_bus_name(bad), None, "{bad}");
+        }
     }
 
     #[test]

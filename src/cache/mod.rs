@@ -23,6 +23,7 @@ pub mod payloads;
 pub mod plio_index;
 mod read;
 pub mod redis;
+mod remote;
 mod replay;
 mod resilience;
 pub mod stats;

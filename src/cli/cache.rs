@@ -1,10 +1,12 @@
-//! `plio cache stats|keys|clear` (SPEC 6.6), against the configured Redis.
+//! `plio cache stats|keys|clear` (SPEC 6.6): stats and keys read Redis; clear also tells every
+//! running server on the change bus, so memory caches are cleared too.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use clap::Subcommand;
 
+use crate::bus::Change;
 use crate::cache::{Cache, Kind};
 use crate::config::{CacheBackend, Settings};
 use crate::db::models::organization as org_model;
@@ -46,8 +48,42 @@ fn tenant_by_shortcode(settings: &Settings, shortcode: &str) -> anyhow::Result<T
     Ok(Tenant::new(None, org.shortcode, schema))
 }
 
+/// Tells every running server (on the change bus) to forget one tenant's entries or all.
+fn announce_clear(settings: &Settings, tenant: Option<&Tenant>) -> anyhow::Result<()> {
+    let change = Change {
+        tenants: tenant
+            .map(|t| vec![t.schema().as_str().to_string()])
+            .unwrap_or_default(),
+        all_entries: tenant.is_none(),
+        ..Change::default()
+    };
+    let db = Database::connect_quiet(&settings.database_url, 1)?;
+    let mut conn = db.connection()?;
+    crate::bus::publish(&mut conn, &change)?;
+    Ok(())
+}
+
 /// Runs a cache subcommand.
 pub fn run(settings: &Settings, cmd: CacheCommand) -> anyhow::Result<ExitCode> {
+    if let CacheCommand::Clear { tenant, all } = &cmd {
+        let tenant = match (tenant, all) {
+            (Some(shortcode), false) => Some(tenant_by_shortcode(settings, shortcode)?),
+            _ => None,
+        };
+        announce_clear(settings, tenant.as_ref())?;
+        if settings.cache_backend != CacheBackend::Redis {
+            say!(
+                "asked every running server to forget {} (their memory caches)",
+                tenant
+                    .as_ref()
+                    .map_or("every entry".to_string(), |t| format!(
+                        "{}'s entries",
+                        t.shortcode()
+                    ))
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
     if settings.cache_backend != CacheBackend::Redis {
         anyhow::bail!(
             "CACHE_BACKEND is {:?}: that cache lives inside each server process and cannot be managed from the CLI; set REDIS_URL to manage the Redis cache",

@@ -120,32 +120,46 @@ pub fn run(settings: &Settings, cmd: TenantCommand) -> anyhow::Result<ExitCode> 
             if SchemaName::for_new_tenant(&shortcode).is_err() {
                 anyhow::bail!("{shortcode:?} is not a droppable tenant shortcode");
             }
-            let (org, members) = provisioning::drop_tenant(&mut conn, &shortcode)?;
+            // The drop and its bus message commit together (the drop's own transaction nests
+            // as a savepoint): every server forgets the tenant, its entries and its members'
+            // user entries as soon as it is gone.
+            let (org, inv) = diesel::Connection::transaction(&mut conn, |conn| {
+                let (org, members) = provisioning::drop_tenant(conn, &shortcode)?;
+                let inv = dropped(&org, &members);
+                inv.announce(conn)
+                    .map_err(provisioning::ProvisionError::from)?;
+                Ok::<_, provisioning::ProvisionError>((org, inv))
+            })?;
             say!("dropped {} (schema {})", org.shortcode, org.schema_name);
-            forget_dropped(settings, &org, &members);
+            forget_dropped(settings, &inv);
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// SPEC 6.3 for a dropped tenant: its key space and its former members' user entries. Only a
-/// shared (Redis) cache can be reached from here; a memory cache lives in each server, which
-/// forgets the tenant when its registry refresh no longer finds it.
-fn forget_dropped(settings: &Settings, org: &Organization, members: &[i32]) {
+/// SPEC 6.3 for a dropped tenant: its key space and its former members' user entries, and
+/// the registry; the tokens of the users it deactivated stop being trusted from cache.
+fn dropped(org: &Organization, members: &[i32]) -> Invalidations {
+    let mut inv = Invalidations::default();
+    if let Some(schema) = SchemaName::from_stored(&org.schema_name) {
+        inv.tenant_dropped(&Tenant::new(None, org.shortcode.clone(), schema), members);
+    }
+    inv.registry();
+    inv.all_tokens();
+    inv
+}
+
+/// Applies a dropped tenant's invalidations to Redis from here (servers with a memory cache
+/// apply them from the change bus).
+fn forget_dropped(settings: &Settings, inv: &Invalidations) {
     if settings.cache_backend != CacheBackend::Redis {
         return;
     }
-    let Some(schema) = SchemaName::from_stored(&org.schema_name) else {
-        return;
-    };
-    let tenant = Tenant::new(None, org.shortcode.clone(), schema);
-    let mut inv = Invalidations::default();
-    inv.tenant_dropped(&tenant, members);
     let done = Cache::from_settings(settings).and_then(|cache| {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
-        rt.block_on(cache.invalidate(&inv));
+        rt.block_on(cache.invalidate(inv));
         Ok(())
     });
     if let Err(e) = done {

@@ -7,6 +7,7 @@ use clap::Subcommand;
 use diesel::prelude::*;
 
 use crate::auth::password;
+use crate::cache::Invalidations;
 use crate::config::Settings;
 use crate::db::models::user;
 use crate::db::schema::user as user_table;
@@ -50,6 +51,14 @@ pub fn run(settings: &Settings, cmd: UserCommand) -> anyhow::Result<ExitCode> {
                         user_table::password.eq(&hash),
                     ))
                     .execute(conn)?;
+                // Their cached payload and token checks (which carry the rank) go everywhere.
+                let mut inv = Invalidations::default();
+                inv.user(existing.id);
+                inv.tokens(&crate::db::models::token::access_digests_of(
+                    conn,
+                    existing.id,
+                )?);
+                inv.announce(conn)?;
                 Ok(false)
             }
             None => {

@@ -6,6 +6,9 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use tokio::sync::futures::Notified;
+use tokio::sync::Notify;
+
 use crate::error::{AppError, Code};
 
 /// How often a unit of work may probe the database while the breaker is open.
@@ -34,6 +37,8 @@ pub struct Breaker {
     open: AtomicBool,
     next_probe_ms: AtomicU64,
     origin: Instant,
+    /// Wakes the units of work queued for a turn (see `gate`) when the breaker opens.
+    opening: Notify,
 }
 
 /// What a unit of work may do.
@@ -53,6 +58,7 @@ impl Default for Breaker {
             open: AtomicBool::new(false),
             next_probe_ms: AtomicU64::new(0),
             origin: Instant::now(),
+            opening: Notify::new(),
         }
     }
 }
@@ -66,6 +72,11 @@ impl Breaker {
     /// succeeded since).
     pub fn is_open(&self) -> bool {
         self.open.load(Ordering::Relaxed)
+    }
+
+    /// Completes when the breaker next opens (register before reading [`Breaker::is_open`]).
+    pub fn opened(&self) -> Notified<'_> {
+        self.opening.notified()
     }
 
     /// Decides what the next unit of work may do.
@@ -95,6 +106,7 @@ impl Breaker {
             .store(self.now_ms() + step, Ordering::Relaxed);
         if !self.open.swap(true, Ordering::Relaxed) {
             tracing::warn!("database unreachable: failing fast until it answers again");
+            self.opening.notify_waiters();
         }
     }
 

@@ -8,12 +8,14 @@
 //! without a tenant.
 
 pub mod breaker;
+pub(crate) mod gate;
 pub mod migrations;
 pub mod models;
 pub mod schema;
 
 use std::time::Duration;
 
+use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PoolError};
@@ -21,6 +23,7 @@ use diesel::sql_types::{Bool, Text};
 
 pub use self::breaker::DatabaseDown;
 use self::breaker::{Admission, Breaker};
+use self::gate::{Gate, Waiting};
 use crate::error::AppError;
 use crate::tenant::{SchemaName, Tenant, TenantUnavailable};
 
@@ -41,9 +44,7 @@ struct EmptySearchPath;
 
 impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for EmptySearchPath {
     fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
-        diesel::sql_query("SET search_path = ''")
-            .execute(conn)
-            .map(|_| ())
+        conn.batch_execute("SET search_path = ''")
             .map_err(diesel::r2d2::Error::QueryError)
     }
 }
@@ -54,8 +55,11 @@ pub struct Database {
     pool: PgPool,
     /// Fast failure while the database is down (servers only; commands wait for it).
     breaker: Option<std::sync::Arc<Breaker>>,
-    /// Units of work waiting for a pooled connection (for `/metrics`).
-    waiting: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// The async doors' queue: one turn per pooled connection.
+    gate: std::sync::Arc<Gate>,
+    /// A random id of this pool (this process's instance): the doors set it as
+    /// `plio.instance` in every transaction, and the change bus stamps it on what they send.
+    instance: std::sync::Arc<str>,
 }
 
 #[derive(QueryableByName)]
@@ -82,7 +86,7 @@ impl Database {
         let mut builder = Pool::builder();
         // Requests fail fast (503) when the database is away; commands may wait for it.
         let timeout = if log_errors {
-            Duration::from_secs(3)
+            gate::STALL
         } else {
             Duration::from_secs(30)
         };
@@ -97,13 +101,16 @@ impl Database {
             .max_size(size)
             .min_idle(Some(1))
             .connection_timeout(timeout)
-            .test_on_check_out(false)
+            .test_on_check_out(false);
+        let instance = hex::encode(crate::secrets::random_bytes::<8>());
+        let pool = pool
             .connection_customizer(Box::new(EmptySearchPath))
             .build_unchecked(manager);
         Ok(Self {
             pool,
             breaker,
-            waiting: Default::default(),
+            gate: std::sync::Arc::new(Gate::new(size)),
+            instance: instance.into(),
         })
     }
 
@@ -117,20 +124,34 @@ impl Database {
         self.pool.get()
     }
 
+    /// This instance's id, stamped on what it sends on the change bus.
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
     /// Pool statistics: (connections, idle).
     pub fn pool_state(&self) -> (u32, u32) {
         let s = self.pool.state();
         (s.connections, s.idle_connections)
     }
 
-    /// Units of work waiting for a pooled connection right now.
+    /// Units of work waiting for a turn or a pooled connection right now.
     pub fn pool_waiting(&self) -> u64 {
-        self.waiting.load(std::sync::atomic::Ordering::Relaxed)
+        self.gate
+            .waiting()
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Whether the breaker is open (the database was found unreachable).
     pub fn breaker_open(&self) -> bool {
         self.breaker.as_ref().is_some_and(|b| b.is_open())
+    }
+
+    /// What the breaker lets the next unit of work do.
+    fn admission(&self) -> Admission {
+        self.breaker
+            .as_ref()
+            .map_or(Admission::Normal, |b| b.admit())
     }
 
     /// A pooled connection for one of the doors, counted while it is awaited, through the
@@ -141,20 +162,29 @@ impl Database {
     where
         E: From<PoolError> + From<DatabaseDown>,
     {
-        use std::sync::atomic::Ordering;
-        let admission = self
-            .breaker
-            .as_ref()
-            .map_or(Admission::Normal, |b| b.admit());
+        self.checkout_as(self.admission())
+    }
+
+    /// [`Database::checkout`] with the breaker's admission already decided.
+    fn checkout_as<E>(
+        &self,
+        admission: Admission,
+    ) -> Result<diesel::r2d2::PooledConnection<ConnectionManager<PgConnection>>, E>
+    where
+        E: From<PoolError> + From<DatabaseDown>,
+    {
         if admission == Admission::Refused {
             return Err(DatabaseDown.into());
         }
-        self.waiting.fetch_add(1, Ordering::Relaxed);
+        let waiting = Waiting::new(self.gate.waiting());
         let conn = match admission {
             Admission::Probe => self.pool.get_timeout(breaker::PROBE_TIMEOUT),
             _ => self.pool.get(),
         };
-        self.waiting.fetch_sub(1, Ordering::Relaxed);
+        drop(waiting);
+        if conn.is_ok() {
+            self.gate.handed_out();
+        }
         if let Some(b) = &self.breaker {
             match &conn {
                 Ok(_) => b.closed(),
@@ -179,7 +209,12 @@ impl Database {
             + From<DatabaseDown>,
     {
         let mut conn = self.checkout::<E>()?;
-        scoped(&mut conn, &Scope::Schema(tenant.schema().clone()), f)
+        scoped(
+            &mut conn,
+            &Scope::Schema(tenant.schema().clone()),
+            &self.instance,
+            f,
+        )
     }
 
     /// The shared door, blocking: runs `f` on the calling thread in a transaction that sees
@@ -193,45 +228,75 @@ impl Database {
             + From<DatabaseDown>,
     {
         let mut conn = self.checkout::<E>()?;
-        scoped(&mut conn, &Scope::Shared, f)
+        scoped(&mut conn, &Scope::Shared, &self.instance, f)
     }
 
-    /// The tenant door: runs `f` on the blocking pool in a transaction scoped to exactly
-    /// `tenant`'s schema.
+    /// The tenant door: waits for a turn (see `db::gate`), then runs `f` on the blocking pool
+    /// in a transaction scoped to exactly `tenant`'s schema.
     pub async fn tenant<T, F>(&self, tenant: &Tenant, f: F) -> Result<T, AppError>
     where
         F: FnOnce(&mut PgConnection) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
-        let db = self.clone();
-        let tenant = tenant.clone();
-        tokio::task::spawn_blocking(move || db.tenant_blocking(&tenant, f)).await?
+        self.in_turn(Scope::Schema(tenant.schema().clone()), f)
+            .await
     }
 
-    /// The shared door: runs `f` on the blocking pool in a transaction that sees shared tables
-    /// only.
+    /// The shared door: waits for a turn (see `db::gate`), then runs `f` on the blocking pool
+    /// in a transaction that sees shared tables only.
     pub async fn shared<T, F>(&self, f: F) -> Result<T, AppError>
     where
         F: FnOnce(&mut PgConnection) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
+        self.in_turn(Scope::Shared, f).await
+    }
+
+    /// Both async doors: the breaker decides, the unit waits for its turn without holding a
+    /// thread, and the turn is held by the blocking task until its transaction is over (even
+    /// if the request that wanted it has gone).
+    async fn in_turn<T, F>(&self, scope: Scope, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let admission = self.admission();
+        if admission == Admission::Refused {
+            return Err(DatabaseDown.into());
+        }
+        let turn = self
+            .gate
+            .turn(self.breaker.as_deref(), admission == Admission::Probe)
+            .await?;
         let db = self.clone();
-        tokio::task::spawn_blocking(move || db.shared_blocking(f)).await?
+        tokio::task::spawn_blocking(move || {
+            let _turn = turn;
+            let mut conn = db.checkout_as::<AppError>(admission)?;
+            scoped(&mut conn, &scope, &db.instance, f)
+        })
+        .await?
     }
 }
 
 /// Opens a transaction on `conn` scoped to `scope` and runs `f` in it.
 ///
-/// The first statement sets `search_path` transaction-locally from a bind parameter and, in
-/// the same round trip, checks that the schema exists: a dropped schema gives
-/// [`TenantUnavailable`] rather than an empty path that could fall through to other data.
-pub(crate) fn scoped<T, E, F>(conn: &mut PgConnection, scope: &Scope, f: F) -> Result<T, E>
+/// The first statement sets `search_path` (and `plio.instance`, the stamp of what the change
+/// bus sends) transaction-locally from bind parameters and, in the same round trip, checks
+/// that the schema exists: a dropped schema gives [`TenantUnavailable`] rather than an empty
+/// path that could fall through to other data. Transaction-local, so a connection pooler
+/// that shares server connections between transactions can carry neither to another client.
+pub(crate) fn scoped<T, E, F>(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    instance: &str,
+    f: F,
+) -> Result<T, E>
 where
     F: FnOnce(&mut PgConnection) -> Result<T, E>,
     E: From<diesel::result::Error> + From<TenantUnavailable>,
 {
     conn.transaction(|conn| {
-        set_scope::<E>(conn, scope)?;
+        check_scope::<E>(conn, scope, instance)?;
         f(conn)
     })
 }
@@ -241,15 +306,25 @@ pub(crate) fn set_scope<E>(conn: &mut PgConnection, scope: &Scope) -> Result<(),
 where
     E: From<diesel::result::Error> + From<TenantUnavailable>,
 {
+    check_scope(conn, scope, "")
+}
+
+/// [`set_scope`], and the bus stamp unless `instance` is empty.
+fn check_scope<E>(conn: &mut PgConnection, scope: &Scope, instance: &str) -> Result<(), E>
+where
+    E: From<diesel::result::Error> + From<TenantUnavailable>,
+{
     let path = match scope {
         Scope::Shared => String::new(),
         Scope::Schema(schema) => schema.quoted(),
     };
     let check: ScopeCheck = diesel::sql_query(
         "SELECT set_config('search_path', $1, true) IS NOT NULL \
+         AND ($2 = '' OR set_config('plio.instance', $2, true) IS NOT NULL) \
          AND ($1 = '' OR to_regnamespace($1) IS NOT NULL) AS present",
     )
     .bind::<Text, _>(&path)
+    .bind::<Text, _>(instance)
     .get_result(conn)?;
     if check.present {
         Ok(())

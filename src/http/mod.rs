@@ -2,6 +2,7 @@
 //! (request context, error shape, tenant resolution, CORS, body deadlines), extractors (bodies,
 //! the caller) and `AppError` → response.
 
+pub mod changes;
 pub mod cors;
 pub mod deadline;
 pub mod error;

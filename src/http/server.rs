@@ -49,11 +49,6 @@ impl Application {
         let db = Database::connect(&settings.database_url, settings.db_pool_size)?;
         let cache = Cache::from_settings(&settings)?;
         let registry = TenantRegistry::new();
-        if let Err(e) = registry.reload(&db) {
-            // The server still starts: requests get 503 until the database is back, and the
-            // periodic refresh fills the registry then.
-            tracing::warn!(error = %format!("{e:#}"), "could not load tenants at startup");
-        }
         let port = listener.local_addr()?.port();
         let refresh = Duration::from_millis(settings.tenant_refresh_ms);
         let workers = settings.workers;
@@ -84,6 +79,22 @@ impl Application {
             Duration::from_millis(settings.google_timeout_ms),
         )?);
         let metrics = web::Data::new(crate::metrics::Metrics::new()?);
+        // Listen first, then load: a change committed in between is heard, not missed.
+        let bus = web::Data::new(crate::http::changes::start(
+            &settings.database_url,
+            crate::http::changes::Targets {
+                cache: cache_data.get_ref().clone(),
+                tokens: token_cache.get_ref().clone(),
+                registry: registry.clone(),
+                db: db.clone(),
+                metrics: metrics.clone(),
+            },
+        )?);
+        if let Err(e) = registry.reload(&db) {
+            // The server still starts: requests get 503 until the database is back, and the
+            // periodic refresh fills the registry then.
+            tracing::warn!(error = %format!("{e:#}"), "could not load tenants at startup");
+        }
         let settings_data = web::Data::new(settings);
         let on_worker_start = options.on_worker_start.clone();
         let server = HttpServer::new(move || {
@@ -102,6 +113,7 @@ impl Application {
                 .app_data(sms.clone())
                 .app_data(settings_data.clone())
                 .app_data(metrics.clone())
+                .app_data(bus.clone())
                 .configure(crate::http::routes::configure)
                 .wrap(NormalizePath::new(TrailingSlash::Always))
                 .wrap(from_fn(crate::http::deadline::body_deadline))

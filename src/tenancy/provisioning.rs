@@ -1,5 +1,6 @@
 //! Tenant provisioning: create (atomic), migrate (concurrent over tenants), drop.
 
+use crate::bus::{self, Change};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -197,6 +198,8 @@ pub fn create_tenant(
         crate::db::set_scope::<ProvisionError>(conn, &crate::db::Scope::Shared)?;
         let latest = migrations::latest_tenant_version();
         org_model::set_schema_version(conn, created.id, Some(latest))?;
+        // Every instance learns of the tenant when (and only if) this commits.
+        bus::publish(conn, &Change::registry())?;
         Ok(Organization {
             schema_version: Some(latest.to_string()),
             ..created
@@ -206,7 +209,8 @@ pub fn create_tenant(
 
 /// Drops a tenant for good: its schema, domains, memberships and row. SSO users minted by
 /// its api_key are deactivated (they belong to no organization any more). Returns the
-/// organization and the ids of its former members, whose cached user payloads embed it.
+/// organization and the ids of its former members and of the users it deactivated, whose
+/// cached user payloads embed it.
 pub fn drop_tenant(
     conn: &mut PgConnection,
     shortcode: &str,
@@ -224,14 +228,19 @@ pub fn drop_tenant(
                 message: "the public organization (personal workspace) cannot be dropped".into(),
             });
         }
-        let members = crate::db::models::user::member_ids(conn, org.id)?;
-        diesel::update(user::table.filter(user::auth_org_id.eq(org.id)))
-            .set((
-                user::auth_org_id.eq(None::<i32>),
-                user::is_active.eq(false),
-                user::updated_at.eq(Utc::now()),
-            ))
-            .execute(conn)?;
+        let mut members = crate::db::models::user::member_ids(conn, org.id)?;
+        let deactivated: Vec<i32> =
+            diesel::update(user::table.filter(user::auth_org_id.eq(org.id)))
+                .set((
+                    user::auth_org_id.eq(None::<i32>),
+                    user::is_active.eq(false),
+                    user::updated_at.eq(Utc::now()),
+                ))
+                .returning(user::id)
+                .get_results(conn)?;
+        members.extend(deactivated);
+        members.sort_unstable();
+        members.dedup();
         diesel::delete(
             organization_user::table.filter(organization_user::organization_id.eq(org.id)),
         )
@@ -313,6 +322,16 @@ pub fn migrate_all(
     });
     let mut outcomes = outcomes.into_inner().unwrap_or_else(|p| p.into_inner());
     outcomes.sort_by(|a, b| a.schema.cmp(&b.schema));
+    // Schema versions changed: every running instance reloads its registry now.
+    if outcomes.iter().any(|o| !o.applied.is_empty()) {
+        let sent = db
+            .connection()
+            .map_err(anyhow::Error::from)
+            .and_then(|mut c| Ok(bus::publish(&mut c, &Change::registry())?));
+        if let Err(e) = sent {
+            tracing::warn!(error = %format!("{e:#}"), "could not announce the migration on the change bus");
+        }
+    }
     Ok((public_applied, outcomes))
 }
 

@@ -1,8 +1,9 @@
 //! The in-memory tenant registry: shortcode → tenant and domain → tenant (SPEC 2.2).
 //!
 //! Resolving a request reads an `Arc` snapshot and costs no query. The snapshot is reloaded
-//! right after every change made through this instance and every `TENANT_REFRESH_MS`
-//! (default 2 s) to pick up changes made by other instances or by the CLI.
+//! right after every change made through this instance, when the change bus reports a change
+//! made elsewhere (another instance, the CLI), and every `TENANT_REFRESH_MS` (default 2 s) as
+//! the safety net.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -45,6 +46,9 @@ struct Snapshot {
 #[derive(Clone, Default)]
 pub struct TenantRegistry {
     snapshot: Arc<RwLock<Arc<Snapshot>>>,
+    /// One reload at a time, query to store: an older reload (the periodic one) never
+    /// replaces a newer one's snapshot (a change heard on the bus).
+    reloading: Arc<std::sync::Mutex<()>>,
 }
 
 #[derive(QueryableByName)]
@@ -86,6 +90,7 @@ impl TenantRegistry {
 
     /// Reloads the snapshot from the database (one query).
     pub fn reload(&self, db: &Database) -> anyhow::Result<()> {
+        let _one_at_a_time = self.reloading.lock().unwrap_or_else(|p| p.into_inner());
         let rows: Vec<Row> = db.shared_blocking(|conn| {
             diesel::sql_query(LOAD_SQL)
                 .load::<Row>(conn)

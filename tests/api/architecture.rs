@@ -13,6 +13,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "http",
             "api",
             "seed",
+            "bus",
             "auth",
             "cache",
             "tenancy",
@@ -27,30 +28,38 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "http",
         &[
-            "api", "auth", "cache", "tenancy", "db", "metrics", "config", "error", "tenant",
+            "api", "auth", "cache", "tenancy", "bus", "db", "metrics", "config", "error", "tenant",
             "secrets",
         ],
     ),
     (
         "api",
         &[
-            "auth", "cache", "tenancy", "db", "metrics", "config", "error", "tenant", "secrets",
+            "auth", "cache", "tenancy", "bus", "db", "metrics", "config", "error", "tenant",
+            "secrets",
         ],
     ),
     (
         "seed",
         &[
-            "auth", "tenancy", "db", "config", "error", "tenant", "secrets",
+            "auth", "cache", "tenancy", "bus", "db", "config", "error", "tenant", "secrets",
         ],
     ),
     (
         "auth",
         &[
-            "cache", "tenancy", "db", "config", "error", "tenant", "secrets",
+            "cache", "tenancy", "bus", "db", "config", "error", "tenant", "secrets",
         ],
     ),
-    ("cache", &["tenancy", "db", "config", "error", "tenant"]),
-    ("tenancy", &["db", "config", "error", "tenant", "secrets"]),
+    (
+        "cache",
+        &["tenancy", "bus", "db", "config", "error", "tenant"],
+    ),
+    (
+        "tenancy",
+        &["bus", "db", "config", "error", "tenant", "secrets"],
+    ),
+    ("bus", &[]),
     ("db", &["config", "error", "tenant", "secrets"]),
     ("telemetry", &["config"]),
     ("metrics", &[]),

@@ -282,3 +282,28 @@ async fn an_expired_token_is_refused() {
     }
     assert_eq!(works(&app, &token).await, 401);
 }
+
+#[actix_web::test]
+async fn a_login_updates_last_login_in_the_cached_user_payload() {
+    let app = spawn_app().await;
+    let (id, token) = app.superuser();
+    let me = crate::helpers::Caller::new(&app, Some(&token), None);
+    let url = format!("/api/v1/users/{id}/");
+    assert_eq!(
+        password_grant_form(&app, SUPERUSER_EMAIL, SUPERUSER_PASSWORD)
+            .await
+            .status(),
+        200
+    );
+    let (_, first) = me.get(&url).await;
+    assert_eq!(me.get(&url).await.1, first, "served again (cached)");
+    assert!(first["last_login"].is_string(), "{first}");
+    assert_eq!(
+        password_grant_form(&app, SUPERUSER_EMAIL, SUPERUSER_PASSWORD)
+            .await
+            .status(),
+        200
+    );
+    let (_, second) = me.get(&url).await;
+    assert_ne!(second["last_login"], first["last_login"], "{second}");
+}

@@ -9,7 +9,7 @@ fn plio(db: &TestDb, args: &[&str]) -> Output {
     plio_env(db, args, &[])
 }
 
-fn plio_env(db: &TestDb, args: &[&str], env: &[(&str, &str)]) -> Output {
+pub(crate) fn plio_env(db: &TestDb, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_plio"));
     cmd.args(args)
         .env_clear()
@@ -25,7 +25,7 @@ fn plio_env(db: &TestDb, args: &[&str], env: &[(&str, &str)]) -> Output {
     cmd.output().expect("run plio")
 }
 
-fn text(out: &Output) -> String {
+pub(crate) fn text(out: &Output) -> String {
     format!(
         "status {:?}\nstdout:\n{}\nstderr:\n{}",
         out.status.code(),

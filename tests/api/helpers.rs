@@ -105,6 +105,8 @@ fn template() -> &'static str {
 pub struct TestDb {
     pub name: String,
     pub url: String,
+    /// Dropped with this guard (false for a second server's view of the same database).
+    owned: bool,
 }
 
 impl TestDb {
@@ -123,7 +125,20 @@ impl TestDb {
         .execute(&mut admin)
         .expect("clone template");
         let url = format!("{}/{name}", server_url());
-        Self { name, url }
+        Self {
+            name,
+            url,
+            owned: true,
+        }
+    }
+
+    /// The same database, for another server; the original guard still drops it.
+    pub fn shared(&self) -> Self {
+        Self {
+            name: self.name.clone(),
+            url: self.url.clone(),
+            owned: false,
+        }
     }
 
     pub fn conn(&self) -> PgConnection {
@@ -133,6 +148,9 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
+        if !self.owned {
+            return;
+        }
         let mut admin = admin_conn();
         let _ = diesel::sql_query(format!(
             "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",

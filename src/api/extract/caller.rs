@@ -60,11 +60,12 @@ async fn authenticate(req: &HttpRequest) -> Result<Option<AuthUser>, AppError> {
         Some(o) => Some(o),
         None => {
             let digest = hash.clone();
+            let generation = cache.as_ref().map(TokenCache::generation);
             let found = db
                 .shared(move |conn| Ok(token::owner_of_access(conn, &digest)?))
                 .await?;
-            if let (Some(c), Some(o)) = (&cache, &found) {
-                c.put(hash, o.clone());
+            if let (Some(c), Some(o), Some(g)) = (&cache, &found, generation) {
+                c.put(hash, o.clone(), g);
             }
             found
         }

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 mod affinity;
+mod burst;
 mod load;
 mod report;
 mod run;
@@ -51,9 +52,15 @@ pub struct BenchArgs {
     #[arg(long)]
     pub no_redis: bool,
     /// Only scenarios starting with these names (detail-memory, detail-redis, detail-none,
-    /// play, list, write-mix, ceiling).
+    /// play, list, write-mix, ceiling; burst-detail and burst-list run only when named here).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
+    /// Connections opened at once by the burst scenarios.
+    #[arg(long, default_value_t = 4096)]
+    pub burst_connections: usize,
+    /// Seconds to wait after a burst before reading the server's memory again.
+    #[arg(long, default_value_t = 20.0)]
+    pub settle: f64,
     /// Items (each with a question) per plio.
     #[arg(long, default_value_t = 10)]
     pub items: usize,
@@ -67,9 +74,14 @@ pub struct BenchArgs {
 
 /// Runs the benchmark and prints the report.
 pub fn run(settings: &Settings, args: &BenchArgs) -> anyhow::Result<ExitCode> {
-    if args.duration <= 0.0 || args.warmup < 0.0 || args.concurrency == 0 {
+    if args.duration <= 0.0
+        || args.warmup < 0.0
+        || args.settle < 0.0
+        || args.concurrency == 0
+        || args.burst_connections == 0
+    {
         anyhow::bail!(
-            "--duration must be positive, --warmup non-negative, --concurrency at least 1"
+            "--duration must be positive, --warmup and --settle non-negative, --concurrency and --burst-connections at least 1"
         );
     }
     if args.tenants.iter().any(|&t| t == 0 || t > 100_000) {
@@ -99,6 +111,8 @@ pub fn run(settings: &Settings, args: &BenchArgs) -> anyhow::Result<ExitCode> {
         redis_url,
         only: args.only.clone(),
         items: args.items,
+        burst_connections: args.burst_connections,
+        settle: Duration::from_secs_f64(args.settle),
     };
     let json = args.json;
     let report = run::run(&cfg, &|line| {

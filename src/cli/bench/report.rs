@@ -30,6 +30,10 @@ pub struct BenchConfig {
     pub only: Vec<String>,
     /// Items (each with a question) per plio.
     pub items: usize,
+    /// Connections opened at once by the burst scenarios.
+    pub burst_connections: usize,
+    /// Wait after a burst before reading the server's memory again.
+    pub settle: Duration,
 }
 
 /// One row of the report.

@@ -183,6 +183,14 @@ pub(super) fn run_on(cfg: &BenchConfig, url: &str, say: &dyn Fn(&str)) -> anyhow
                 srv.stop();
             }
         }
+        if round == 0 && cfg.only.iter().any(|o| o.starts_with("burst")) {
+            if cfg.target.is_some() {
+                say("burst scenarios skipped: they start their own server (no --target)");
+            } else {
+                let rows = super::burst::bursts(cfg, url, count, &targets, &redis_prefix, say)?;
+                report.rows.extend(rows);
+            }
+        }
         if round == 0 && cfg.target.is_none() && report.detail_bytes > 0 {
             let payload = Arc::new(vec![b'x'; report.detail_bytes]);
             if wants(cfg, "ceiling") {

@@ -198,15 +198,19 @@ pub(super) fn grow_tenants(
             },
         )?;
         let token = crate::auth::tokens::issue(&mut conn, creator)?.access_token;
-        let uuid =
-            crate::db::scoped::<_, anyhow::Error, _>(&mut conn, &Scope::Schema(schema), |conn| {
+        let uuid = crate::db::scoped::<_, anyhow::Error, _>(
+            &mut conn,
+            &Scope::Schema(schema),
+            "",
+            |conn| {
                 let id = crate::db::models::content::insert_graph(
                     conn,
                     &realistic_graph(items, creator),
                     creator,
                 )?;
                 plio_uuid(conn, id)
-            })?;
+            },
+        )?;
         crate::db::models::membership::insert(&mut conn, creator, org.id, view, false)?;
         seeded.tenants.push(Target {
             org: shortcode,

@@ -148,6 +148,14 @@ pub fn revoke(conn: &mut PgConnection, hash: &str) -> QueryResult<Vec<String>> {
     Ok(Vec::new())
 }
 
+/// The digests of a user's access tokens (to forget their cached checks everywhere).
+pub fn access_digests_of(conn: &mut PgConnection, user_id: i32) -> QueryResult<Vec<String>> {
+    access_token::table
+        .filter(access_token::user_id.eq(user_id))
+        .select(access_token::token_hash)
+        .load(conn)
+}
+
 /// Ends every token of a user except one access token (and its refresh token): what a
 /// password change does to the user's other sessions. Returns the digests of the access
 /// tokens that ended.

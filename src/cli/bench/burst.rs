@@ -1,0 +1,183 @@
+//! The burst scenarios (`--only burst`): a `plio serve` child process, so that its resident
+//! memory is its own and not the load generator's, hit by `--burst-connections` connections at
+//! once, right after it started and read each plio once (its caches hold the payloads; its
+//! pool has yet to open its connections, as after a deploy). Reported: resident memory at rest
+//! before the burst, at the peak of the burst and `--settle` seconds after the burst's
+//! connections closed, and the 503s answered (a healthy database must not yield any: SPEC 6.5).
+
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::load::{Outcome, Req, Workload};
+use super::{report::*, run::*, seed::*, workloads::*};
+
+/// A `plio serve` child process on a free loopback port; killed when dropped.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// Starts `plio serve` (this very binary) on `url` with the Redis cache (`redis`: URL and
+    /// key prefix) or else the memory cache, and otherwise default settings; waits until it
+    /// serves `probe`.
+    fn start(url: &str, redis: Option<(&str, &str)>, probe: &Target) -> anyhow::Result<Self> {
+        let addr = TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+        let mut command = Command::new(std::env::current_exe()?);
+        match redis {
+            Some((redis_url, prefix)) => command
+                .env("CACHE_BACKEND", "redis")
+                .env("REDIS_URL", redis_url)
+                .env("CACHE_KEY_PREFIX", prefix),
+            None => command
+                .env("CACHE_BACKEND", "memory")
+                .env_remove("REDIS_URL"),
+        };
+        let child = command
+            .arg("serve")
+            .env("DATABASE_URL", url)
+            .env("BIND", addr.to_string())
+            .env("RUST_LOG", "error")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        let server = Self { child, addr };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while fetch_size(addr, probe).is_none() {
+            if Instant::now() > deadline {
+                anyhow::bail!("plio serve on {addr} did not answer within 30 s");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(server)
+    }
+
+    /// Resident memory, MB (`VmRSS` of `/proc/PID/status`).
+    fn rss_mb(&self) -> f64 {
+        rss_kb(self.child.id()).map_or(0.0, |kb| kb as f64 / 1024.0)
+    }
+}
+
+fn rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Counts the 503s and other failed statuses of a workload over the whole burst (warm-up
+/// included; the row's `errors` also counts broken connections, in the measured window only).
+struct Counting {
+    inner: Arc<dyn Workload>,
+    unavailable: AtomicU64,
+    other: AtomicU64,
+}
+
+impl Workload for Counting {
+    fn next(&self, conn: usize, seq: u64) -> Req {
+        self.inner.next(conn, seq)
+    }
+
+    fn check(&self, req: &Req, status: u16, body: &[u8]) -> Outcome {
+        if status == 503 {
+            self.unavailable.fetch_add(1, Ordering::Relaxed);
+        } else if !(200..300).contains(&status) {
+            self.other.fetch_add(1, Ordering::Relaxed);
+        }
+        self.inner.check(req, status, body)
+    }
+}
+
+/// The burst rows: the cached plio detail and the (uncached) plio list, with the Redis cache
+/// unless `--no-redis` (then the memory cache).
+pub(super) fn bursts(
+    cfg: &BenchConfig,
+    url: &str,
+    count: usize,
+    targets: &[Target],
+    redis_prefix: &str,
+    say: &dyn Fn(&str),
+) -> anyhow::Result<Vec<Row>> {
+    // The load generator holds one descriptor per connection.
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
+    let mut rows = Vec::new();
+    let Some(probe) = targets.first() else {
+        return Ok(rows);
+    };
+    let scenarios: [(&str, Arc<dyn Workload>); 2] = [
+        (
+            "burst-detail",
+            Arc::new(Detail {
+                targets: targets.to_vec(),
+                suffix: "",
+                anonymous: false,
+            }),
+        ),
+        (
+            "burst-list",
+            Arc::new(List {
+                targets: targets.to_vec(),
+            }),
+        ),
+    ];
+    for (name, workload) in scenarios {
+        if !cfg.only.iter().any(|o| name.starts_with(o.as_str())) {
+            continue;
+        }
+        let redis = cfg.redis_url.as_deref().map(|u| (u, redis_prefix));
+        let server = Server::start(url, redis, probe)?;
+        prewarm(server.addr, targets);
+        let rest = server.rss_mb();
+        say(&format!("{name}: {} connections", cfg.burst_connections));
+        let counting = Arc::new(Counting {
+            inner: workload,
+            unavailable: AtomicU64::new(0),
+            other: AtomicU64::new(0),
+        });
+        let peak = Arc::new(AtomicU64::new(0));
+        let done = Arc::new(AtomicBool::new(false));
+        let sampler = {
+            let (peak, done, pid) = (peak.clone(), done.clone(), server.child.id());
+            std::thread::spawn(move || {
+                while !done.load(Ordering::Relaxed) {
+                    peak.fetch_max(rss_kb(pid).unwrap_or(0), Ordering::Relaxed);
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            })
+        };
+        let burst = BenchConfig {
+            concurrency: cfg.burst_connections,
+            ..cfg.clone()
+        };
+        let r = drive(server.addr, &burst, counting.clone());
+        done.store(true, Ordering::Relaxed);
+        let _ = sampler.join();
+        let peak = peak.load(Ordering::Relaxed) as f64 / 1024.0;
+        say(&format!(
+            "{name}: burst over, waiting {:.0} s",
+            cfg.settle.as_secs_f64()
+        ));
+        std::thread::sleep(cfg.settle);
+        let after = server.rss_mb();
+        let note = format!(
+            "{} conns, {} cache; RSS MB rest {rest:.0}, peak {peak:.0}, {:.0} s after {after:.0}; {} x 503, {} other failed statuses",
+            cfg.burst_connections,
+            if redis.is_some() { "redis" } else { "memory" },
+            cfg.settle.as_secs_f64(),
+            counting.unavailable.load(Ordering::Relaxed),
+            counting.other.load(Ordering::Relaxed)
+        );
+        rows.push(Row::from_load(name, count, &r, &note));
+    }
+    Ok(rows)
+}
