@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app, spawn_app_with, spawn_on, Caller, TestApp};
+use crate::metrics::scrape;
 
 /// SPEC 2.2 / 6.4: "within 1 second".
 const WITHIN: Duration = Duration::from_secs(1);
@@ -52,16 +53,9 @@ async fn tenant_with_plio(a: &TestApp, shortcode: &str) -> (String, String) {
 }
 
 async fn bus_messages(app: &TestApp) -> String {
-    let text = app
-        .client
-        .get(app.url("/metrics/"))
-        .send()
+    scrape(app)
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
+        .lines()
         .find(|l| l.starts_with("plio_bus_messages_total "))
         .unwrap_or_default()
         .to_string()
@@ -174,15 +168,7 @@ async fn memory_cached_instances_see_each_others_writes_revocations_and_membersh
     .await;
 
     // The bus is visible in B's metrics.
-    let metrics = b
-        .client
-        .get(b.url("/metrics/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = scrape(&b).await;
     assert!(metrics.contains("plio_bus_connected 1"), "{metrics}");
     assert!(metrics.contains("plio_bus_lag_seconds_count"), "{metrics}");
 }
@@ -316,14 +302,6 @@ async fn an_instance_that_loses_the_bus_clears_its_local_caches_when_it_reconnec
         || async { name_on(&a, &token, "bus-lost", &uuid).await == "Missed" },
     )
     .await;
-    let metrics = a
-        .client
-        .get(a.url("/metrics/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = scrape(&a).await;
     assert!(metrics.contains("plio_bus_reconnects_total 1"), "{metrics}");
 }

@@ -3,7 +3,7 @@
 
 use crate::helpers::{spawn_app, Caller, TestApp};
 
-async fn scrape(app: &TestApp) -> String {
+pub(crate) async fn scrape(app: &TestApp) -> String {
     let res = app.client.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(res.status(), 200);
     let ct = res.headers()["content-type"].to_str().unwrap().to_string();
