@@ -83,10 +83,37 @@ async fn name_on(app: &TestApp, token: &str, org: &str, uuid: &str) -> Value {
     body["name"].clone()
 }
 
+/// Two servers with the same cache settings (`extra`) on one database.
+async fn pair(extra: &[(&str, &str)]) -> (TestApp, TestApp) {
+    let a = spawn_app_with(extra).await;
+    let b = peer(&a, extra);
+    (a, b)
+}
+
+/// Both on Redis, in a key space of their own.
+async fn redis_pair() -> (TestApp, TestApp) {
+    let prefix = format!("bus{}x{}", std::process::id(), rand_suffix());
+    let redis = crate::cache::redis_url();
+    pair(&[
+        ("REDIS_URL", redis.as_str()),
+        ("CACHE_KEY_PREFIX", prefix.as_str()),
+    ])
+    .await
+}
+
 #[actix_web::test]
 async fn memory_cached_instances_see_each_others_writes_revocations_and_memberships() {
-    let a = spawn_app().await;
-    let b = peer(&a, &[]);
+    let (a, b) = pair(&[]).await;
+    writes_revocations_and_memberships(a, b).await;
+}
+
+#[actix_web::test]
+async fn redis_cached_instances_see_each_others_writes_revocations_and_memberships() {
+    let (a, b) = redis_pair().await;
+    writes_revocations_and_memberships(a, b).await;
+}
+
+async fn writes_revocations_and_memberships(a: TestApp, b: TestApp) {
     let (token, uuid) = tenant_with_plio(&a, "bus-mem").await;
     settled(&b).await;
     for _ in 0..2 {
@@ -175,8 +202,17 @@ async fn memory_cached_instances_see_each_others_writes_revocations_and_membersh
 
 #[actix_web::test]
 async fn tenants_created_and_deleted_on_one_instance_are_seen_by_another() {
-    let a = spawn_app().await;
-    let b = peer(&a, &[]);
+    let (a, b) = pair(&[]).await;
+    tenants_created_and_deleted(a, b).await;
+}
+
+#[actix_web::test]
+async fn tenants_created_and_deleted_on_one_redis_instance_are_seen_by_another() {
+    let (a, b) = redis_pair().await;
+    tenants_created_and_deleted(a, b).await;
+}
+
+async fn tenants_created_and_deleted(a: TestApp, b: TestApp) {
     let (_, root) = a.superuser();
     let on_b = Caller::new(&b, Some(&root), Some("bus-new"));
     assert_eq!(on_b.get("/api/v1/plios/").await.0, 404);
