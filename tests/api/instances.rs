@@ -65,7 +65,12 @@ async fn bus_messages(app: &TestApp) -> String {
 /// drop entries a test expects to be cached).
 async fn settled(app: &TestApp) {
     let mut last = bus_messages(app).await;
+    let started = Instant::now();
     loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the bus did not go quiet"
+        );
         tokio::time::sleep(Duration::from_millis(150)).await;
         let now = bus_messages(app).await;
         if now == last {
