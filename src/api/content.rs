@@ -1,6 +1,8 @@
 //! Helpers shared by the content resources (plios, items, questions, videos, images): plio
 //! lookup with access checks, the composed plio payload, and cache keys.
 
+use std::sync::Arc;
+
 use diesel::pg::PgConnection;
 use serde_json::Value;
 
@@ -8,6 +10,7 @@ use crate::auth::permissions::may_access_plio;
 use crate::auth::AuthUser;
 use crate::cache::payloads::plio::{self as payload, PlioEntry};
 use crate::cache::payloads::user::{self as user_payload, UserPayload};
+use crate::cache::payloads::wire::{self, OrgRole, PlioWire};
 use crate::cache::plio_index::PlioIndex;
 use crate::cache::Cache;
 use crate::db::models::content::{self, PlioHead};
@@ -83,11 +86,11 @@ pub fn check_may_create(
     }
 }
 
-/// Whether `me` administers the tenant's organization (never in the personal workspace).
-fn administers(tenant: &Tenant, me: Option<&UserPayload>) -> bool {
-    match (me, tenant.id()) {
-        (Some(u), Some(org)) if !tenant.is_personal_workspace() => u
-            .organizations
+/// Whether memberships `me` administer the tenant's organization (never in the personal
+/// workspace).
+fn administers(tenant: &Tenant, me: &[OrgRole]) -> bool {
+    match tenant.id() {
+        Some(org) if !tenant.is_personal_workspace() => me
             .iter()
             .any(|o| o.id == org.0 && ADMIN_ROLES.contains(&o.role.as_str())),
         _ => false,
@@ -108,66 +111,91 @@ async fn sees_creator_details(
         Some(c) if c.is_superuser || c.id == creator => Ok(true),
         Some(_) if tenant.is_personal_workspace() => Ok(false),
         Some(c) => {
-            let me = match crate::api::user_payloads::payload(db, cache, c.id).await {
-                Ok(u) => Some(u),
-                Err(e) if e.code() == Code::NotFound => None,
-                Err(e) => return Err(e),
-            };
-            Ok(administers(tenant, me.as_ref()))
+            let me = user_text(db, cache, c.id).await?;
+            let roles = me
+                .as_deref()
+                .and_then(wire::memberships)
+                .unwrap_or_default();
+            Ok(administers(tenant, &roles))
         }
     }
 }
 
-/// The plio payload: the plio entry and its creator's user entry read in one cache round
-/// trip, loaded from the database only on a miss, then composed for the caller.
+/// The plio payload for a caller who may see it (after a write, or embedded in another
+/// payload): the plio entry and its creator's user entry read in one cache round trip, loaded
+/// from the database only on a miss, then served for the caller as bytes.
 pub async fn plio_detail(
     db: &Database,
     cache: &Cache,
     tenant: &Tenant,
     caller: &AuthUser,
     head: &PlioHead,
-) -> Result<Value, AppError> {
-    let keys = [
-        PlioEntry::key(tenant, head.id),
-        UserPayload::key(head.created_by_id),
-    ];
-    let fetched = cache.fetch(&keys).await;
-    let entry = match fetched.get::<PlioEntry>(0) {
-        Some(e) => e,
-        None => {
-            let id = head.id;
-            let e = db
-                .tenant(tenant, move |conn| Ok(payload::load_entry(conn, id)?))
-                .await?;
-            cache.fill(&fetched, &[(0, &e)]).await;
-            e
-        }
-    };
-    let creator = match fetched.get::<UserPayload>(1) {
-        Some(u) => Some(u),
-        None => user_payload_filled(db, cache, &fetched, 1, entry.created_by_id).await?,
-    };
-    let full = sees_creator_details(db, cache, tenant, Some(caller), entry.created_by_id).await?;
-    compose(entry, creator, full)
+) -> Result<Vec<u8>, AppError> {
+    served(db, cache, tenant, caller, head.id, Some(head.created_by_id)).await
 }
 
-/// `created_by` replaces `created_by_id`: the creator's whole user payload when `full`, else
-/// only their public fields (SPEC 4.2).
-pub fn compose(
-    entry: PlioEntry,
-    creator: Option<UserPayload>,
-    full: bool,
-) -> Result<Value, AppError> {
-    let mut v = serde_json::to_value(entry).map_err(AppError::internal)?;
-    if let Value::Object(map) = &mut v {
-        map.remove("created_by_id");
-        let created_by = match creator {
-            Some(c) if !full => c.public_view(),
-            c => serde_json::to_value(c).map_err(AppError::internal)?,
-        };
-        map.insert("created_by".into(), created_by);
+async fn served(
+    db: &Database,
+    cache: &Cache,
+    tenant: &Tenant,
+    caller: &AuthUser,
+    plio_id: i32,
+    creator: Option<i32>,
+) -> Result<Vec<u8>, AppError> {
+    let mut keys = vec![PlioEntry::key(tenant, plio_id)];
+    keys.extend(creator.map(UserPayload::key));
+    let fetched = cache.fetch(&keys).await;
+    let wire = match fetched.raw(0).and_then(PlioWire::decode) {
+        Some(w) => w,
+        None => load_wire(db, cache, tenant, &fetched, plio_id)
+            .await?
+            .ok_or_else(|| AppError::new(Code::NotFound))?,
+    };
+    let creator_id = wire.head.created_by_id;
+    let text = match fetched.raw(1) {
+        Some(t) if creator == Some(creator_id) => Some(t),
+        _ if creator == Some(creator_id) => {
+            user_text_filled(db, cache, &fetched, 1, creator_id).await?
+        }
+        _ => user_text(db, cache, creator_id).await?,
+    };
+    let full = sees_creator_details(db, cache, tenant, Some(caller), creator_id).await?;
+    Ok(serve(&wire, text.as_deref(), full))
+}
+
+/// Loads a plio's entry (`None` if the plio is gone) and stores it for slot 0 of `fetched`.
+async fn load_wire(
+    db: &Database,
+    cache: &Cache,
+    tenant: &Tenant,
+    fetched: &crate::cache::Fetched,
+    plio_id: i32,
+) -> Result<Option<PlioWire>, AppError> {
+    let loaded = db
+        .tenant(tenant, move |conn| {
+            match payload::load_entry(conn, plio_id) {
+                Ok(e) => Ok(Some(e)),
+                Err(diesel::result::Error::NotFound) => Ok(None),
+                Err(e) => Err(e.into()),
+            }
+        })
+        .await?;
+    let Some(entry) = loaded else {
+        return Ok(None);
+    };
+    let wire = PlioWire::encode(&entry).map_err(AppError::internal)?;
+    cache.fill_raw(fetched, &[(0, wire.text())]).await;
+    Ok(Some(wire))
+}
+
+/// The payload bytes: `created_by` is the creator's whole user entry when `full`, else only
+/// their public fields (SPEC 4.2); `null` when the creator is gone.
+fn serve(wire: &PlioWire, creator: Option<&str>, full: bool) -> Vec<u8> {
+    if full {
+        return wire.serve(creator);
     }
-    Ok(v)
+    let public = creator.and_then(wire::public_creator);
+    wire.serve(public.as_deref())
 }
 
 /// Which plios' items and questions a caller lists: superusers all; in the personal
@@ -207,7 +235,7 @@ fn play_not_found() -> AppError {
 /// The plio payload for a read, served from the cache when it can be: the plio entry, its
 /// creator's user entry and (for organization members) the caller's own user entry (whose
 /// memberships decide access) come back in one round trip; the database is used only for
-/// misses.
+/// misses. The answer is the payload's JSON, written without decoding the entries.
 pub async fn read_plio(
     db: &Database,
     cache: &Cache,
@@ -216,7 +244,7 @@ pub async fn read_plio(
     caller: Option<&AuthUser>,
     uuid: &str,
     read: Read,
-) -> Result<Value, AppError> {
+) -> Result<Vec<u8>, AppError> {
     let not_found = || {
         if read == Read::Play {
             play_not_found()
@@ -254,25 +282,18 @@ pub async fn read_plio(
             }
         }
         let fetched = cache.fetch(&keys).await;
-        let entry = match fetched.get::<PlioEntry>(0) {
-            Some(e) => e,
-            None => {
-                let loaded = db
-                    .tenant(tenant, move |conn| match payload::load_entry(conn, id) {
-                        Ok(e) => Ok(Some(e)),
-                        Err(diesel::result::Error::NotFound) => Ok(None),
-                        Err(e) => Err(e.into()),
-                    })
-                    .await?;
-                let Some(e) = loaded else {
+        let wire = match fetched.raw(0).and_then(PlioWire::decode) {
+            Some(w) => w,
+            None => match load_wire(db, cache, tenant, &fetched, id).await? {
+                Some(w) => w,
+                None => {
                     index.forget(&index_key);
                     return Err(not_found());
-                };
-                cache.fill(&fetched, &[(0, &e)]).await;
-                e
-            }
+                }
+            },
         };
-        if entry.uuid != uuid {
+        let head = &wire.head;
+        if head.uuid != uuid || head.created_by_id != creator {
             // The index outlived its tenant: forget it and look the uuid up again.
             index.forget(&index_key);
             if attempt == 0 {
@@ -280,32 +301,34 @@ pub async fn read_plio(
             }
             return Err(not_found());
         }
-        let me = match caller {
-            Some(c) if needs_membership && c.id != entry.created_by_id => {
-                match fetched.get::<UserPayload>(2) {
-                    Some(u) => Some(u),
-                    None => user_payload_filled(db, cache, &fetched, 2, c.id).await?,
-                }
+        let me: Vec<OrgRole> = match caller {
+            Some(c) if needs_membership => {
+                let text = match fetched.raw(2) {
+                    Some(t) => Some(t),
+                    None => user_text_filled(db, cache, &fetched, 2, c.id).await?,
+                };
+                text.as_deref()
+                    .and_then(wire::memberships)
+                    .unwrap_or_default()
             }
-            _ => None,
+            _ => Vec::new(),
         };
         let full = match caller {
             None => false,
-            Some(c) if c.is_superuser || c.id == entry.created_by_id => true,
-            Some(_) => administers(tenant, me.as_ref()),
+            Some(c) if c.is_superuser || c.id == head.created_by_id => true,
+            Some(_) => administers(tenant, &me),
         };
         let allowed = match read {
-            Read::Play => entry.is_public || caller.is_some_and(|c| c.id == entry.created_by_id),
+            Read::Play => head.is_public || caller.is_some_and(|c| c.id == head.created_by_id),
             Read::Retrieve => match caller {
                 None => false,
-                Some(c) if c.is_superuser || c.id == entry.created_by_id => true,
+                Some(c) if c.is_superuser || c.id == head.created_by_id => true,
                 Some(_) if tenant.is_personal_workspace() => false,
                 Some(_) => {
-                    let member = match (&me, tenant.id()) {
-                        (Some(u), Some(org)) => u.organizations.iter().any(|o| o.id == org.0),
-                        _ => false,
-                    };
-                    member && entry.is_public
+                    let member = tenant
+                        .id()
+                        .is_some_and(|org| me.iter().any(|o| o.id == org.0));
+                    member && head.is_public
                 }
             },
         };
@@ -315,29 +338,41 @@ pub async fn read_plio(
                 Read::Retrieve => AppError::new(Code::PermissionDenied),
             });
         }
-        let creator_payload = match fetched.get::<UserPayload>(1) {
-            Some(u) => Some(u),
-            None => user_payload_filled(db, cache, &fetched, 1, entry.created_by_id).await?,
+        let creator_text = match fetched.raw(1) {
+            Some(t) => Some(t),
+            None => user_text_filled(db, cache, &fetched, 1, head.created_by_id).await?,
         };
-        return compose(entry, creator_payload, full);
+        return Ok(serve(&wire, creator_text.as_deref(), full));
     }
     Err(not_found())
 }
 
-async fn user_payload_filled(
+/// Loads a user's entry text and stores it for `slot` of `fetched` (`None`: no such user).
+async fn user_text_filled(
     db: &Database,
     cache: &Cache,
     fetched: &crate::cache::Fetched,
     slot: usize,
     id: i32,
-) -> Result<Option<UserPayload>, AppError> {
+) -> Result<Option<Arc<str>>, AppError> {
     let u = db
         .shared(move |conn| Ok(user_payload::load_payloads(conn, &[id])?.pop()))
         .await?;
-    if let Some(u) = &u {
-        cache.fill(fetched, &[(slot, u)]).await;
+    let Some(u) = u else {
+        return Ok(None);
+    };
+    let text = serde_json::to_string(&u).map_err(AppError::internal)?;
+    cache.fill_raw(fetched, &[(slot, &text)]).await;
+    Ok(Some(Arc::from(text)))
+}
+
+/// A user's entry text, through the cache (`None`: no such user).
+async fn user_text(db: &Database, cache: &Cache, id: i32) -> Result<Option<Arc<str>>, AppError> {
+    let fetched = cache.fetch(&[UserPayload::key(id)]).await;
+    match fetched.raw(0) {
+        Some(t) => Ok(Some(t)),
+        None => user_text_filled(db, cache, &fetched, 0, id).await,
     }
-    Ok(u)
 }
 
 /// The plio payload by id, for payloads that embed a plio (sessions, experiment-plios),
@@ -349,19 +384,6 @@ pub async fn plio_payload_by_id(
     caller: &AuthUser,
     plio_id: i32,
 ) -> Result<Value, AppError> {
-    let key = PlioEntry::key(tenant, plio_id);
-    let entry: PlioEntry = cache
-        .get_or_load(&key, || async {
-            db.tenant(tenant, move |conn| Ok(payload::load_entry(conn, plio_id)?))
-                .await
-        })
-        .await?;
-    // A creator who no longer exists shows as null; any other failure is an error.
-    let creator = match crate::api::user_payloads::payload(db, cache, entry.created_by_id).await {
-        Ok(u) => Some(u),
-        Err(e) if e.code() == Code::NotFound => None,
-        Err(e) => return Err(e),
-    };
-    let full = sees_creator_details(db, cache, tenant, Some(caller), entry.created_by_id).await?;
-    compose(entry, creator, full)
+    let bytes = served(db, cache, tenant, caller, plio_id, None).await?;
+    serde_json::from_slice(&bytes).map_err(AppError::internal)
 }

@@ -20,6 +20,13 @@ use crate::db::models::content::{self, PlioChanges};
 use crate::tenancy::{TenantRegistry, TenantState};
 use serde_json::Value;
 
+/// A response whose body is JSON already encoded.
+fn json_bytes(mut builder: actix_web::HttpResponseBuilder, body: Vec<u8>) -> HttpResponse {
+    builder
+        .content_type(actix_web::http::header::ContentType::json())
+        .body(body)
+}
+
 /// Reads plio fields from a body; `uuid` and `created_by` are ignored (server-owned).
 fn read_plio_fields(input: &mut Input) -> PlioChanges {
     let mut ch = PlioChanges {
@@ -103,7 +110,8 @@ pub async fn create_plio(
                 .ok_or_else(|| AppError::new(Code::NotFound))
         })
         .await?;
-    Ok(HttpResponse::Created().json(plio_detail(&db, &cache, &tenant, &viewer, &head).await?))
+    let body = plio_detail(&db, &cache, &tenant, &viewer, &head).await?;
+    Ok(json_bytes(HttpResponse::Created(), body))
 }
 
 /// `GET /api/v1/plios/{uuid}/`.
@@ -135,7 +143,7 @@ pub async fn get_plio(
         Read::Retrieve,
     )
     .await?;
-    Ok(HttpResponse::Ok().json(payload))
+    Ok(json_bytes(HttpResponse::Ok(), payload))
 }
 
 /// `PUT|PATCH /api/v1/plios/{uuid}/` (the uuid itself is immutable).
@@ -174,7 +182,8 @@ pub async fn update_plio(
             Ok(head)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(plio_detail(&db, &cache, &tenant, &viewer, &head).await?))
+    let body = plio_detail(&db, &cache, &tenant, &viewer, &head).await?;
+    Ok(json_bytes(HttpResponse::Ok(), body))
 }
 
 /// `DELETE /api/v1/plios/{uuid}/`: soft delete, cascading to items and questions.
@@ -238,7 +247,7 @@ pub async fn play_plio(
         Read::Play,
     )
     .await?;
-    Ok(HttpResponse::Ok().json(payload))
+    Ok(json_bytes(HttpResponse::Ok(), payload))
 }
 
 /// `PATCH /api/v1/plios/{uuid}/setting/`: replaces `config.settings`; returns `config`.
@@ -316,7 +325,8 @@ pub async fn duplicate_plio(
                 .ok_or_else(|| AppError::new(Code::NotFound))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(plio_detail(&db, &cache, &tenant, &viewer, &head).await?))
+    let body = plio_detail(&db, &cache, &tenant, &viewer, &head).await?;
+    Ok(json_bytes(HttpResponse::Ok(), body))
 }
 
 /// `POST /api/v1/plios/{uuid}/copy/` `{workspace: <shortcode>}`: a draft copy in another
@@ -377,5 +387,6 @@ pub async fn copy_plio(
                 .ok_or_else(|| AppError::new(Code::NotFound))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(plio_detail(&db, &cache, &target, &viewer, &head).await?))
+    let body = plio_detail(&db, &cache, &target, &viewer, &head).await?;
+    Ok(json_bytes(HttpResponse::Ok(), body))
 }

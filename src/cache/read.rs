@@ -20,6 +20,10 @@ impl Fetched {
         let raw = self.values.get(i)?.as_ref()?;
         serde_json::from_str(raw).ok()
     }
+    /// The cached text at `i`, if it was a hit (for entries served as they are stored).
+    pub fn raw(&self, i: usize) -> Option<Arc<str>> {
+        self.values.get(i)?.clone()
+    }
     /// Indexes of the misses.
     pub fn misses(&self) -> Vec<usize> {
         self.values
@@ -97,10 +101,16 @@ impl Cache {
             .iter()
             .filter_map(|(i, v)| serde_json::to_string(v).ok().map(|s| (*i, s)))
             .collect();
+        let texts: Vec<(usize, &str)> = encoded.iter().map(|(i, s)| (*i, s.as_str())).collect();
+        self.fill_raw(fetched, &texts).await;
+    }
+
+    /// As [`Cache::fill`], with the stored text already encoded.
+    pub async fn fill_raw(&self, fetched: &Fetched, encoded: &[(usize, &str)]) {
         match &self.inner.backend {
             Backend::None => {}
             Backend::Memory(m) => {
-                for (i, json) in &encoded {
+                for (i, json) in encoded {
                     let (Some(key), Some(Token::Memory(token))) =
                         (fetched.keys.get(*i), fetched.tokens.get(*i))
                     else {
@@ -110,7 +120,7 @@ impl Cache {
                     let stored = m.set_if_unchanged(
                         &rendered,
                         key.schema().as_str(),
-                        Arc::from(json.as_str()),
+                        Arc::from(*json),
                         *token,
                     );
                     self.count_fill(key, &rendered, stored);
@@ -122,7 +132,7 @@ impl Cache {
                     .filter_map(
                         |(i, json)| match (fetched.tokens.get(*i), fetched.keys.get(*i)) {
                             (Some(Token::Redis(t)), Some(key)) => {
-                                Some((*i, self.inner.keys.render(key), json.as_str(), t))
+                                Some((*i, self.inner.keys.render(key), *json, t))
                             }
                             _ => None,
                         },

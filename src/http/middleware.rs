@@ -119,6 +119,37 @@ pub async fn refuse_early(
         .map(ServiceResponse::map_into_left_body)
 }
 
+/// Every path ends with a slash and repeated slashes are merged (as actix's
+/// `NormalizePath(TrailingSlash::Always)` does), without a regex pass over paths that are
+/// already normal: the common case costs two scans of the path.
+pub async fn normalize_path(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let path = req.path();
+    if !path.is_empty() && (!path.ends_with('/') || path.contains("//")) {
+        let mut normal = String::with_capacity(path.len() + 1);
+        for segment in path.split('/').filter(|s| !s.is_empty()) {
+            normal.push('/');
+            normal.push_str(segment);
+        }
+        normal.push('/');
+        if let Some(q) = req.uri().query() {
+            normal.push('?');
+            normal.push_str(q);
+        }
+        let mut parts = req.uri().clone().into_parts();
+        if let Ok(pq) = actix_web::http::uri::PathAndQuery::try_from(normal) {
+            parts.path_and_query = Some(pq);
+            if let Ok(uri) = actix_web::http::Uri::from_parts(parts) {
+                req.match_info_mut().get_mut().update(&uri);
+                req.head_mut().uri = uri;
+            }
+        }
+    }
+    next.call(req).await
+}
+
 /// Gives every 4xx/5xx without a JSON body (actix's own 404/405, …) the error shape of SPEC 5.
 pub async fn shape_errors(
     req: ServiceRequest,

@@ -4,7 +4,7 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{from_fn, NormalizePath, TrailingSlash};
+use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 
 use crate::cache::Cache;
@@ -115,7 +115,7 @@ impl Application {
                 .app_data(metrics.clone())
                 .app_data(bus.clone())
                 .configure(crate::http::routes::configure)
-                .wrap(NormalizePath::new(TrailingSlash::Always))
+                .wrap(from_fn(crate::http::middleware::normalize_path))
                 .wrap(from_fn(crate::http::deadline::body_deadline))
                 .wrap(from_fn(crate::http::tenant::resolve_tenant))
                 .wrap(from_fn(crate::http::middleware::refuse_early))

@@ -119,6 +119,36 @@ async fn a_path_without_trailing_slash_is_served_as_with_one() {
 }
 
 #[actix_web::test]
+async fn repeated_slashes_are_merged_and_the_query_is_kept() {
+    let app = spawn_app().await;
+    let (_, token) = app.superuser();
+    for path in [
+        "/api/v1//organizations/?page=1",
+        "//api/v1/organizations//?page=1",
+        "/api/v1/organizations?page=1",
+    ] {
+        let res = app
+            .client
+            .get(app.url(path))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        assert!(res.json::<Value>().await.unwrap().is_array(), "{path}");
+    }
+    // The query survives the rewrite: an invalid page is still refused.
+    let res = app
+        .client
+        .get(app.url("/api/v1//plios?page=x"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+}
+
+#[actix_web::test]
 async fn malformed_json_gives_400_invalid_json() {
     let app = spawn_app().await;
     let (_, token) = app.superuser();

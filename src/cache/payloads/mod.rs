@@ -3,3 +3,4 @@
 
 pub mod plio;
 pub mod user;
+pub mod wire;
