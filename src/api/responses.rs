@@ -1,7 +1,7 @@
 //! Response schemas of the payloads that handlers compose from cached parts (a plio with its
 //! creator, a session with its plio, user, experiment and answers): the shapes documented for
-//! the API document, field for field what [`crate::cache::payloads::wire::PlioWire::serve`] and the session and
-//! experiment payload builders put together. Schemathesis checks every response against them.
+//! the API document, field for field what [`crate::cache::payloads::wire::PlioWire::serve`]
+//! and the session and experiment payload builders put together. Schemathesis checks every response against them.
 
 #![expect(
     dead_code,

@@ -91,7 +91,9 @@ pub fn run(cli: Cli) -> ExitCode {
     };
     // The benchmark's in-process servers would otherwise log every request.
     let quiet = matches!(cli.command, Command::Bench(_));
-    crate::telemetry::init(
+    // The server logs through a background writer (flushed when `_log_writer` drops, after
+    // the command returns); one-shot commands write directly.
+    let _log_writer = crate::telemetry::init(
         settings.log_format,
         settings.rust_log.as_deref(),
         if quiet {
@@ -99,6 +101,7 @@ pub fn run(cli: Cli) -> ExitCode {
         } else {
             "info,actix_server=warn"
         },
+        matches!(cli.command, Command::Serve),
     );
     let result = match cli.command {
         Command::Serve => serve::run(settings),

@@ -33,3 +33,24 @@ pub(super) fn loadgen_cpu() -> Option<usize> {
 pub(super) fn workers() -> usize {
     cores().saturating_sub(1).max(1)
 }
+
+/// Makes a child process start pinned to one CPU (Linux; elsewhere a no-op): every thread it
+/// starts inherits the mask.
+pub(super) fn pin_child(command: &mut std::process::Command, cpu: usize) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: the hook runs in the child between fork and exec and only calls
+        // sched_setaffinity (async-signal-safe) on a bit set on its own stack.
+        unsafe {
+            command.pre_exec(move || {
+                let mut set: libc::cpu_set_t = std::mem::zeroed();
+                libc::CPU_SET(cpu, &mut set);
+                let _ = libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+                Ok(())
+            });
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (command, cpu);
+}

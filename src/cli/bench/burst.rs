@@ -5,75 +5,13 @@
 //! before the burst, at the peak of the burst and `--settle` seconds after the burst's
 //! connections closed, and the 503s answered (a healthy database must not yield any: SPEC 6.5).
 
-use std::net::{SocketAddr, TcpListener};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use super::child::{rss_kb, ChildOptions, Server};
 use super::load::{Outcome, Req, Workload};
 use super::{report::*, run::*, seed::*, workloads::*};
-
-/// A `plio serve` child process on a free loopback port; killed when dropped.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    /// Starts `plio serve` (this very binary) on `url` with the Redis cache (`redis`: URL and
-    /// key prefix) or else the memory cache, and otherwise default settings; waits until it
-    /// serves `probe`.
-    fn start(url: &str, redis: Option<(&str, &str)>, probe: &Target) -> anyhow::Result<Self> {
-        let addr = TcpListener::bind("127.0.0.1:0")?.local_addr()?;
-        let mut command = Command::new(std::env::current_exe()?);
-        match redis {
-            Some((redis_url, prefix)) => command
-                .env("CACHE_BACKEND", "redis")
-                .env("REDIS_URL", redis_url)
-                .env("CACHE_KEY_PREFIX", prefix),
-            None => command
-                .env("CACHE_BACKEND", "memory")
-                .env_remove("REDIS_URL"),
-        };
-        let child = command
-            .arg("serve")
-            .env("DATABASE_URL", url)
-            .env("BIND", addr.to_string())
-            .env("RUST_LOG", "error")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()?;
-        let server = Self { child, addr };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while fetch_size(addr, probe).is_none() {
-            if Instant::now() > deadline {
-                anyhow::bail!("plio serve on {addr} did not answer within 30 s");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Ok(server)
-    }
-
-    /// Resident memory, MB (`VmRSS` of `/proc/PID/status`).
-    fn rss_mb(&self) -> f64 {
-        rss_kb(self.child.id()).map_or(0.0, |kb| kb as f64 / 1024.0)
-    }
-}
-
-fn rss_kb(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
 
 /// Counts the 503s and other failed statuses of a workload over the whole burst (warm-up
 /// included; the row's `errors` also counts broken connections, in the measured window only).
@@ -135,7 +73,11 @@ pub(super) fn bursts(
             continue;
         }
         let redis = cfg.redis_url.as_deref().map(|u| (u, redis_prefix));
-        let server = Server::start(url, redis, probe)?;
+        let options = ChildOptions {
+            redis,
+            ..ChildOptions::default()
+        };
+        let server = Server::start(url, &options, probe)?;
         prewarm(server.addr, targets);
         let rest = server.rss_mb();
         say(&format!("{name}: {} connections", cfg.burst_connections));

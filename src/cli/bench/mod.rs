@@ -12,6 +12,7 @@ use std::time::Duration;
 
 mod affinity;
 mod burst;
+mod child;
 mod load;
 mod report;
 mod run;
@@ -52,7 +53,8 @@ pub struct BenchArgs {
     #[arg(long)]
     pub no_redis: bool,
     /// Only scenarios starting with these names (detail-memory, detail-redis, detail-none,
-    /// play, list, write-mix, ceiling; burst-detail and burst-list run only when named here).
+    /// detail-logged, play, list, write-mix, ceiling; burst-detail and burst-list run only when
+    /// named here).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
     /// Connections opened at once by the burst scenarios.

@@ -183,6 +183,12 @@ pub(super) fn run_on(cfg: &BenchConfig, url: &str, say: &dyn Fn(&str)) -> anyhow
                 srv.stop();
             }
         }
+        if round == 0 && cfg.target.is_none() && wants(cfg, "detail-logged") {
+            say("running detail-logged (plio serve, access log to a file)");
+            report
+                .rows
+                .push(super::child::logged(cfg, url, count, &targets)?);
+        }
         if round == 0 && cfg.only.iter().any(|o| o.starts_with("burst")) {
             if cfg.target.is_some() {
                 say("burst scenarios skipped: they start their own server (no --target)");
@@ -223,7 +229,7 @@ pub(super) fn run_on(cfg: &BenchConfig, url: &str, say: &dyn Fn(&str)) -> anyhow
     }
     for row in &mut report.rows {
         let ceiling = match row.scenario.as_str() {
-            "detail-memory" | "detail-none" | "play" | "list" => ceilings.0,
+            "detail-memory" | "detail-none" | "detail-logged" | "play" | "list" => ceilings.0,
             "detail-redis" | "write-mix" => ceilings.1,
             _ => None,
         };
