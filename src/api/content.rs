@@ -348,7 +348,7 @@ pub async fn read_plio(
 }
 
 /// Loads a user's entry text and stores it for `slot` of `fetched` (`None`: no such user).
-async fn user_text_filled(
+pub(crate) async fn user_text_filled(
     db: &Database,
     cache: &Cache,
     fetched: &crate::cache::Fetched,

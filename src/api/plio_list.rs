@@ -1,11 +1,17 @@
 //! `GET /api/v1/plios/`: the plio list of a workspace (SPEC 5). Personal workspace: the caller's
 //! own plios; organization: members see public plios and their own, non-members nothing.
+//! Pages are cached under the tenant's list epoch (see [`crate::cache::payloads::plio_list`]);
+//! membership comes from the caller's cached user entry, as for a plio read.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
+use crate::api::content::user_text_filled;
 use crate::auth::AuthUser;
-use crate::db::models::membership;
+use crate::cache::payloads::plio_list::{self as list_cache, CachedPage};
+use crate::cache::payloads::user::UserPayload;
+use crate::cache::payloads::wire;
+use crate::cache::Cache;
 use crate::db::models::plio::{self, Visibility, PAGE_SIZE};
 use crate::db::Database;
 use crate::error::{AppError, Code};
@@ -33,7 +39,8 @@ pub struct PlioPage {
     previous: Option<String>,
     /// Plios visible before the search.
     raw_count: i64,
-    results: Vec<plio::PlioListRow>,
+    #[schema(value_type = Vec<plio::PlioListRow>)]
+    results: Box<serde_json::value::RawValue>,
 }
 
 fn invalid_page() -> AppError {
@@ -57,6 +64,7 @@ pub async fn list_plios(
     query: web::Query<ListQuery>,
     req: HttpRequest,
     db: web::Data<Database>,
+    cache: web::Data<Cache>,
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
     let page: i64 = match query.page.as_deref().map(str::trim) {
@@ -69,45 +77,100 @@ pub async fn list_plios(
     };
     let search = query.search.filter(|s| s.len() <= 200);
     let ordering = query.ordering;
-    let personal = tenant.is_personal_workspace();
-    let tenant_id = tenant.id();
-    let (rows, count, raw_count) = db
-        .tenant(&tenant, move |conn| {
-            let visibility = if personal {
-                Some(Visibility::Own(user.id))
-            } else {
-                match tenant_id {
-                    Some(org) if membership::is_member(conn, user.id, org.0)? => {
-                        Some(Visibility::PublicOrOwn(user.id))
-                    }
-                    _ => None,
+    let org = if tenant.is_personal_workspace() {
+        None
+    } else {
+        Some(tenant.id())
+    };
+    let mut keys = vec![list_cache::epoch_key(&tenant)];
+    if org.is_some() {
+        keys.push(UserPayload::key(user.id));
+    }
+    let fetched = cache.fetch(&keys).await;
+    let visibility = match org {
+        None => Some(Visibility::Own(user.id)),
+        Some(None) => None,
+        Some(Some(org)) => {
+            let text = match fetched.raw(1) {
+                Some(t) => Some(t),
+                None => user_text_filled(&db, &cache, &fetched, 1, user.id).await?,
+            };
+            let member = text
+                .as_deref()
+                .and_then(wire::memberships)
+                .is_some_and(|m| m.iter().any(|o| o.id == org.0));
+            member.then_some(Visibility::PublicOrOwn(user.id))
+        }
+    };
+    let page_data = match visibility {
+        None => CachedPage {
+            count: 0,
+            raw_count: 0,
+            rows_json: "[]".into(),
+        },
+        Some(v) => {
+            let epoch = match fetched.raw(0).and_then(|t| t.parse::<u64>().ok()) {
+                Some(e) => e,
+                None => {
+                    let e = list_cache::new_epoch();
+                    cache.fill_raw(&fetched, &[(0, &e.to_string())]).await;
+                    e
                 }
             };
-            match visibility {
-                Some(v) => Ok(plio::list_page(
-                    conn,
-                    v,
-                    search.as_deref(),
-                    ordering.as_deref(),
-                    page,
-                )?),
-                None => Ok((Vec::new(), 0, 0)),
+            let (kind, who) = match v {
+                Visibility::Own(u) => ("own", u),
+                Visibility::PublicOrOwn(u) => ("public_or_own", u),
+            };
+            let descriptor = serde_json::to_string(&(epoch, kind, who, &search, &ordering, page))
+                .map_err(AppError::internal)?;
+            let key = list_cache::page_key(&tenant, &descriptor);
+            let cached = cache.fetch(std::slice::from_ref(&key)).await;
+            match cached
+                .raw(0)
+                .and_then(|t| CachedPage::decode(&t, &descriptor))
+            {
+                Some(p) => p,
+                None => {
+                    let (rows, count, raw_count) = db
+                        .tenant(&tenant, move |conn| {
+                            Ok(plio::list_page(
+                                conn,
+                                v,
+                                search.as_deref(),
+                                ordering.as_deref(),
+                                page,
+                            )?)
+                        })
+                        .await?;
+                    let loaded = CachedPage {
+                        count,
+                        raw_count,
+                        rows_json: serde_json::to_string(&rows).map_err(AppError::internal)?,
+                    };
+                    cache
+                        .fill_raw(&cached, &[(0, &loaded.encode(&descriptor))])
+                        .await;
+                    loaded
+                }
             }
-        })
-        .await?;
+        }
+    };
+    let count = page_data.count;
     let last_page = ((count + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     if page > last_page {
         return Err(invalid_page());
     }
     let next = (page < last_page).then(|| page_url(&req, page + 1));
     let previous = (page > 1).then(|| page_url(&req, page - 1));
+    let results = serde_json::value::RawValue::from_string(page_data.rows_json)
+        .map_err(AppError::internal)?;
     Ok(HttpResponse::Ok().json(PlioPage {
         count,
         next,
         page_size: PAGE_SIZE,
         previous,
-        raw_count,
-        results: rows,
+        raw_count: page_data.raw_count,
+        results,
     }))
 }
 

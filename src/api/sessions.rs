@@ -224,8 +224,8 @@ pub async fn create_session(
     input.finish()?;
     let plio = plio.unwrap_or(0);
     let t = tenant.clone();
-    let session = db
-        .tenant(&tenant, move |conn| {
+    let session = cache
+        .write(&db, &tenant, move |conn, inv| {
             let head = head_in(conn, &t, Some(&caller), PlioRef::Id(plio))?
                 .filter(|h| may_play_plio(Some(&caller), h))
                 .ok_or_else(|| {
@@ -247,6 +247,8 @@ pub async fn create_session(
                 has_video_played,
                 experiment_id,
             };
+            // A new viewer counts towards the list's `unique_viewers`.
+            inv.plio_list(&t);
             Ok(learner::create_session(conn, caller.id, head.id, &new)?)
         })
         .await?;
@@ -339,12 +341,17 @@ pub async fn delete_session(
     tenant: Tenant,
     path: web::Path<i32>,
     db: web::Data<Database>,
+    cache: web::Data<Cache>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    db.tenant(&tenant, move |conn| {
-        learner::find_own_session(conn, id, caller.id)?;
-        Ok(learner::soft_delete_session(conn, id)?)
-    })
-    .await?;
+    let t = tenant.clone();
+    cache
+        .write(&db, &tenant, move |conn, inv| {
+            learner::find_own_session(conn, id, caller.id)?;
+            // One viewer fewer, perhaps, in the list's `unique_viewers`.
+            inv.plio_list(&t);
+            Ok(learner::soft_delete_session(conn, id)?)
+        })
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

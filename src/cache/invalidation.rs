@@ -91,6 +91,16 @@ impl Invalidations {
         for id in ids {
             self.entry(PlioEntry::key(tenant, *id));
         }
+        if !ids.is_empty() {
+            self.plio_list(tenant);
+        }
+    }
+
+    /// Something the plio list shows changed (a plio row, a video's url, a session, which
+    /// counts towards `unique_viewers`): the tenant's list epoch, which every cached list page
+    /// is keyed by.
+    pub fn plio_list(&mut self, tenant: &Tenant) {
+        self.entry(super::payloads::plio_list::epoch_key(tenant));
     }
 
     /// A video changed: the entries of every plio that shows it.

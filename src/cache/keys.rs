@@ -42,6 +42,7 @@ macro_rules! kinds {
 kinds! {
     Plio => "plio",
     User => "user",
+    PlioList => "plio_list",
 }
 
 impl fmt::Display for Kind {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, spawn_app_with, spawn_on, Caller, TestApp};
+use crate::helpers::{names, spawn_app, spawn_app_with, spawn_on, Caller, TestApp};
 use crate::metrics::scrape;
 
 /// SPEC 2.2 / 6.4: "within 1 second".
@@ -123,6 +123,10 @@ async fn writes_revocations_and_memberships(a: TestApp, b: TestApp) {
     settled(&b).await;
     for _ in 0..2 {
         assert_eq!(name_on(&b, &token, "bus-mem", &uuid).await, "Before");
+        assert_eq!(
+            names(&b.plio_names(&token, Some("bus-mem")).await.1),
+            ["Before"]
+        );
     }
 
     // A plio write on A.
@@ -132,6 +136,10 @@ async fn writes_revocations_and_memberships(a: TestApp, b: TestApp) {
     assert_eq!(status, 200);
     seen_within(WITHIN, "a plio renamed on A, read on B", || async {
         name_on(&b, &token, "bus-mem", &uuid).await == "After"
+    })
+    .await;
+    seen_within(WITHIN, "a plio renamed on A, listed on B", || async {
+        names(&b.plio_names(&token, Some("bus-mem")).await.1) == ["After"]
     })
     .await;
 

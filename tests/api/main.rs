@@ -19,6 +19,7 @@ mod helpers;
 mod identity;
 mod instances;
 mod learner;
+mod list_cache;
 mod metrics;
 mod openapi;
 mod organizations;

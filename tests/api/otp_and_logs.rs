@@ -62,18 +62,25 @@ impl Server {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// The code the log driver delivered last to `mobile`.
-    fn last_code(&self, mobile: &str) -> String {
+    /// The codes the log driver delivered to `mobile`, oldest first.
+    fn codes(&self, mobile: &str) -> Vec<String> {
         self.log_text()
             .lines()
-            .rev()
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .find(|v| v["mobile"] == mobile && v["otp"].is_string())
+            .filter(|v| v["mobile"] == mobile && v["otp"].is_string())
             .map(|v| v["otp"].as_str().unwrap().to_string())
-            .expect("a code in the log")
+            .collect()
     }
 
+    /// The code the log driver delivered last to `mobile`.
+    fn last_code(&self, mobile: &str) -> String {
+        self.codes(mobile).pop().expect("a code in the log")
+    }
+
+    /// Requests a code; once answered 200, waits (at most 5 s) for its delivery: the server
+    /// writes its log from a background thread, as an SMS gateway delivers asynchronously.
     async fn request(&self, mobile: &str) -> (u16, Value) {
+        let before = self.codes(mobile).len();
         let res = self
             .client
             .post(self.url("/api/v1/otp/request/"))
@@ -81,7 +88,18 @@ impl Server {
             .send()
             .await
             .unwrap();
-        (res.status().as_u16(), res.json().await.unwrap())
+        let status = res.status().as_u16();
+        if status == 200 {
+            let started = std::time::Instant::now();
+            while self.codes(mobile).len() == before {
+                assert!(
+                    started.elapsed() < std::time::Duration::from_secs(5),
+                    "no code delivered to {mobile} within 5 s"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        }
+        (status, res.json().await.unwrap())
     }
 
     async fn verify(&self, mobile: &str, otp: &str) -> (u16, Value) {
@@ -107,6 +125,20 @@ impl Server {
         .get_result::<N>(&mut self.db.conn())
         .unwrap()
         .n
+    }
+}
+
+impl Server {
+    /// Stops the server as operators do (SIGTERM) and waits for it: everything it logged
+    /// has been written when this returns.
+    fn stop(&mut self) {
+        let stopped = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(stopped.success());
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "plio serve exited with {status}");
     }
 }
 
@@ -341,7 +373,8 @@ async fn tokens_otps_api_keys_and_passwords_never_appear_in_logs() {
         .send()
         .await
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    let mut s = s;
+    s.stop();
 
     let log = s.log_text();
     assert!(log.contains("request finished"), "the log was captured");

@@ -2,5 +2,6 @@
 //! not with the rows (`db` knows nothing of caches).
 
 pub mod plio;
+pub mod plio_list;
 pub mod user;
 pub mod wire;

@@ -166,18 +166,24 @@ pub(super) fn run_on(cfg: &BenchConfig, url: &str, say: &dyn Fn(&str)) -> anyhow
                     targets: targets.clone(),
                 });
                 let r = drive(addr, cfg, w);
-                report
-                    .rows
-                    .push(Row::from_load("list", count, &r, "5 per page, not cached"));
+                report.rows.push(Row::from_load(
+                    "list",
+                    count,
+                    &r,
+                    "5 per page, cached pages",
+                ));
             }
             if round == 0 && backend == CacheBackend::Redis && wants(cfg, "write-mix") {
-                say("running write-mix (10% PATCH, 90% GET, stale check)");
+                say("running write-mix (10% PATCH, 90% GET of detail and list, stale check)");
                 let writers = (cfg.concurrency / 10).clamp(1, targets.len());
                 let w = Arc::new(WriteMix::new(targets[..writers].to_vec()));
                 let r = drive(addr, cfg, w);
-                report
-                    .rows
-                    .push(Row::from_load("write-mix", count, &r, "redis cache"));
+                report.rows.push(Row::from_load(
+                    "write-mix",
+                    count,
+                    &r,
+                    "redis cache; detail and list reads",
+                ));
             }
             if let Some(srv) = server {
                 srv.stop();

@@ -84,8 +84,9 @@ impl Workload for Ceiling {
 }
 
 /// About 10% of connections each PATCH their own plio (name = "v{n}", one writer per plio,
-/// so versions are totally ordered); the others GET those plios. A GET sent after a PATCH
-/// was acknowledged must show that version or a newer one.
+/// so versions are totally ordered); the others GET those plios, or (every other request) the
+/// list of the plio's workspace, which shows it. A GET sent after a PATCH was acknowledged
+/// must show that version or a newer one.
 pub(super) struct WriteMix {
     /// Each writer's plio.
     pub(super) plios: Vec<Target>,
@@ -131,7 +132,11 @@ impl Workload for WriteMix {
             let acked = self.acknowledged[target].load(Ordering::SeqCst);
             Req {
                 method: "GET",
-                path,
+                path: if seq % 2 == 1 {
+                    "/api/v1/plios/".into()
+                } else {
+                    path
+                },
                 headers,
                 body: None,
                 tag: (target as u64) << 40 | acked,
@@ -148,7 +153,16 @@ impl Workload for WriteMix {
         };
         let target = (req.tag >> 40) as usize;
         let version = req.tag & ((1 << 40) - 1);
-        let seen: u64 = v["name"]
+        let shown = if req.path == "/api/v1/plios/" {
+            let uuid = self.plios.get(target).map(|t| t.uuid.as_str());
+            v["results"]
+                .as_array()
+                .and_then(|rows| rows.iter().find(|r| r["uuid"].as_str() == uuid))
+                .map_or(serde_json::Value::Null, |r| r["name"].clone())
+        } else {
+            v["name"].clone()
+        };
+        let seen: u64 = shown
             .as_str()
             .and_then(|n| n.strip_prefix('v'))
             .and_then(|n| n.parse().ok())
