@@ -53,8 +53,8 @@ pub struct BenchArgs {
     #[arg(long)]
     pub no_redis: bool,
     /// Only scenarios starting with these names (detail-memory, detail-redis, detail-none,
-    /// detail-logged, play, list, write-mix, ceiling; burst-detail and burst-list run only when
-    /// named here).
+    /// detail-logged, play, list, session-create, write-mix, ceiling; burst-detail and
+    /// burst-list run only when named here).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
     /// Connections opened at once by the burst scenarios.

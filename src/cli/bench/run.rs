@@ -128,7 +128,7 @@ pub(super) fn run_on(cfg: &BenchConfig, url: &str, say: &dyn Fn(&str)) -> anyhow
                 || (round == 0 && backend == CacheBackend::Redis && wants(cfg, "write-mix"))
                 || (round == 0
                     && backend == CacheBackend::Memory
-                    && (wants(cfg, "play") || wants(cfg, "list")));
+                    && (wants(cfg, "play") || wants(cfg, "list") || wants(cfg, "session-create")));
             if !needed || (backend == CacheBackend::Redis && cfg.redis_url.is_none()) {
                 continue;
             }
@@ -171,6 +171,24 @@ pub(super) fn run_on(cfg: &BenchConfig, url: &str, say: &dyn Fn(&str)) -> anyhow
                     count,
                     &r,
                     "5 per page, cached pages",
+                ));
+            }
+            if round == 0 && backend == CacheBackend::Memory && wants(cfg, "session-create") {
+                say("running session-create");
+                let plios: Vec<(Target, i64)> = targets
+                    .iter()
+                    .filter_map(|t| {
+                        let body = fetch_body(addr, t)?;
+                        let v: serde_json::Value = serde_json::from_slice(&body).ok()?;
+                        Some((t.clone(), v["id"].as_i64()?))
+                    })
+                    .collect();
+                let r = drive(addr, cfg, Arc::new(SessionCreate { plios }));
+                report.rows.push(Row::from_load(
+                    "session-create",
+                    count,
+                    &r,
+                    "POST /api/v1/sessions/, memory cache",
                 ));
             }
             if round == 0 && backend == CacheBackend::Redis && wants(cfg, "write-mix") {
@@ -241,6 +259,30 @@ pub(super) fn run_on(cfg: &BenchConfig, url: &str, say: &dyn Fn(&str)) -> anyhow
         };
         row.of_ceiling = ceiling.map(|c| row.rps / c.max(1e-9));
     }
+    // The tenant-count target: each detail row beside the same scenario at the first count.
+    let first_count = counts.first().copied().unwrap_or(10);
+    let baselines: Vec<(String, f64)> = report
+        .rows
+        .iter()
+        .filter(|r| r.tenants == first_count && r.scenario.starts_with("detail-"))
+        .map(|r| (r.scenario.clone(), r.rps))
+        .collect();
+    for row in &mut report.rows {
+        if row.tenants == first_count {
+            continue;
+        }
+        if let Some((_, base)) = baselines.iter().find(|(s, _)| *s == row.scenario) {
+            let share = format!(
+                "{:.0}% of the {first_count}-tenant figure",
+                100.0 * row.rps / base.max(1e-9)
+            );
+            row.note = if row.note.is_empty() {
+                share
+            } else {
+                format!("{}; {share}", row.note)
+            };
+        }
+    }
     if let Some(url) = &cfg.redis_url {
         let cleanup = crate::cache::Cache::redis(
             url,
@@ -268,6 +310,11 @@ pub(super) fn prewarm(addr: SocketAddr, targets: &[Target]) {
 }
 
 pub(super) fn fetch_size(addr: SocketAddr, target: &Target) -> Option<usize> {
+    fetch_body(addr, target).map(|b| b.len())
+}
+
+/// The plio detail's body, on a connection of its own.
+pub(super) fn fetch_body(addr: SocketAddr, target: &Target) -> Option<Vec<u8>> {
     let req = Req {
         method: "GET",
         path: format!("/api/v1/plios/{}/", target.uuid),
@@ -313,6 +360,6 @@ pub(super) fn fetch_size(addr: SocketAddr, target: &Target) -> Option<usize> {
         }
         let mut body = vec![0; len];
         r.read_exact(&mut body).await.ok()?;
-        Some(body.len())
+        Some(body)
     })
 }

@@ -69,6 +69,28 @@ impl Workload for List {
     }
 }
 
+/// A learner's session on a published plio: `POST /api/v1/sessions/` (the creator's token).
+pub(super) struct SessionCreate {
+    /// (target, plio id).
+    pub(super) plios: Vec<(Target, i64)>,
+}
+
+impl Workload for SessionCreate {
+    fn next(&self, conn: usize, seq: u64) -> Req {
+        let (t, id) = &self.plios[(conn + seq as usize) % self.plios.len().max(1)];
+        Req {
+            method: "POST",
+            path: "/api/v1/sessions/".into(),
+            headers: vec![
+                ("Organization".into(), t.org.clone()),
+                ("Authorization".into(), format!("Bearer {}", t.token)),
+            ],
+            body: Some(format!("{{\"plio\": {id}}}").into_bytes()),
+            tag: 0,
+        }
+    }
+}
+
 pub(super) struct Ceiling;
 
 impl Workload for Ceiling {
