@@ -22,7 +22,7 @@ struct Line {
 /// schema's own name left out (definitions are printed with `search_path` set to it).
 const CATALOG_SQL: &str = "
 WITH ns AS (SELECT oid FROM pg_namespace WHERE nspname = $1)
-SELECT 'relation ' || c.relname || ' kind=' || c.relkind || ' persistence=' || c.relpersistence
+SELECT 'relation ' || c.relname || ' kind=' || c.relkind::text || ' persistence=' || c.relpersistence::text
        || ' toast=' || (c.reltoastrelid <> 0) || ' rls=' || c.relrowsecurity
        || ' options=' || coalesce(array_to_string(c.reloptions, ','), '') AS line
 FROM pg_class c WHERE c.relnamespace = (SELECT oid FROM ns)
@@ -30,7 +30,7 @@ UNION ALL
 SELECT 'column ' || c.relname || ' #' || row_number() OVER (PARTITION BY c.oid ORDER BY a.attnum)
        || ' ' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
        || ' notnull=' || a.attnotnull || ' default=' || coalesce(pg_get_expr(d.adbin, d.adrelid), '')
-       || ' identity=' || a.attidentity || ' generated=' || a.attgenerated
+       || ' identity=' || a.attidentity::text || ' generated=' || a.attgenerated::text
        || ' collation=' || coalesce(co.collname, '')
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
@@ -42,7 +42,7 @@ SELECT 'index ' || i.relname || ' ' || pg_get_indexdef(x.indexrelid)
 FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
 WHERE i.relnamespace = (SELECT oid FROM ns)
 UNION ALL
-SELECT 'constraint ' || coalesce(t.relname, '') || ' ' || k.conname || ' ' || k.contype || ' '
+SELECT 'constraint ' || coalesce(t.relname, '') || ' ' || k.conname || ' ' || k.contype::text || ' '
        || pg_get_constraintdef(k.oid) || ' deferrable=' || k.condeferrable
        || ' deferred=' || k.condeferred || ' valid=' || k.convalidated
 FROM pg_constraint k LEFT JOIN pg_class t ON t.oid = k.conrelid
@@ -63,7 +63,7 @@ SELECT 'trigger ' || c.relname || ' ' || pg_get_triggerdef(tg.oid)
 FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid
 WHERE c.relnamespace = (SELECT oid FROM ns) AND NOT tg.tgisinternal
 UNION ALL
-SELECT 'policy ' || c.relname || ' ' || p.polname || ' ' || p.polcmd || ' '
+SELECT 'policy ' || c.relname || ' ' || p.polname || ' ' || p.polcmd::text || ' '
        || coalesce(pg_get_expr(p.polqual, p.polrelid), '') || ' '
        || coalesce(pg_get_expr(p.polwithcheck, p.polrelid), '')
 FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid
@@ -75,7 +75,7 @@ UNION ALL
 SELECT 'function ' || pg_get_functiondef(p.oid)
 FROM pg_proc p WHERE p.pronamespace = (SELECT oid FROM ns) AND p.prokind IN ('f', 'p')
 UNION ALL
-SELECT 'type ' || t.typname || ' ' || t.typtype || ' base=' || format_type(t.typbasetype, t.typtypmod)
+SELECT 'type ' || t.typname || ' ' || t.typtype::text || ' base=' || format_type(t.typbasetype, t.typtypmod)
        || ' labels=' || coalesce((SELECT string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder)
                                  FROM pg_enum e WHERE e.enumtypid = t.oid), '')
 FROM pg_type t WHERE t.typnamespace = (SELECT oid FROM ns)
