@@ -173,11 +173,19 @@ pub(super) fn grow_tenants(
     items: usize,
     progress: &dyn Fn(usize, usize),
 ) -> anyhow::Result<()> {
-    let mut conn = db.connection()?;
+    use diesel::Connection;
+    // For the same reason, the filling connection is replaced every few hundred tenants:
+    // otherwise each creation costs it a walk over all its plans, and seeding 10,000 tenants
+    // takes hours.
+    let fresh = || diesel::PgConnection::establish(&settings.database_url);
+    let mut conn = fresh()?;
     let mut provisioning_conn = db.connection()?;
     let view = role::id_by_name(&mut conn, "org-view")?;
     while seeded.tenants.len() < target {
         let n = seeded.tenants.len() + 1;
+        if n % 250 == 0 {
+            conn = fresh()?;
+        }
         let shortcode = format!("bench-{n:05}");
         let started = Instant::now();
         let org = provisioning::create_tenant(
