@@ -6,6 +6,7 @@
 
 use std::sync::OnceLock;
 
+use diesel::connection::SimpleConnection;
 use diesel::migration::{Migration, MigrationSource};
 use diesel::pg::{Pg, PgConnection};
 use diesel::Connection;
@@ -39,6 +40,57 @@ pub fn tenant_versions() -> &'static [String] {
 /// The newest tenant migration version: a schema at this version is current.
 pub fn latest_tenant_version() -> &'static str {
     tenant_versions().last().map_or("", String::as_str)
+}
+
+/// The current tenant schema as one script (`migrations/tenant_current.sql`), which new
+/// tenants are built from; a test keeps it equal to the migrations.
+pub const TENANT_SCRIPT: &str = include_str!("../../migrations/tenant_current.sql");
+
+/// The newest tenant migration [`TENANT_SCRIPT`] includes (its `-- version:` line).
+pub fn script_version() -> Option<&'static str> {
+    TENANT_SCRIPT
+        .lines()
+        .find_map(|l| l.strip_prefix("-- version:"))
+        .map(str::trim)
+}
+
+/// Builds the tables of a new, empty `schema` inside the caller's transaction: the current
+/// schema from [`TENANT_SCRIPT`] and the record of the migrations it includes, exactly as
+/// diesel keeps it (its own table, one row per version), in one round trip; then any newer
+/// migration through the harness (only when the script was not brought up to date). Returns
+/// the versions recorded.
+pub fn create_tenant_schema(
+    conn: &mut PgConnection,
+    schema: &SchemaName,
+) -> anyhow::Result<Vec<String>> {
+    let Some(script) = script_version().filter(|v| tenant_versions().iter().any(|k| k == v)) else {
+        // A script naming no known migration is a build mistake the tests catch; the
+        // migrations alone still build a correct schema.
+        return apply_tenant(conn, schema);
+    };
+    let included: Vec<&String> = tenant_versions()
+        .iter()
+        .filter(|v| v.as_str() <= script)
+        .collect();
+    if included
+        .iter()
+        .any(|v| v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()))
+    {
+        anyhow::bail!("unexpected tenant migration version in {included:?}");
+    }
+    let rows: Vec<String> = included.iter().map(|v| format!("('{v}')")).collect();
+    let batch = format!(
+        "{TENANT_SCRIPT}\n{}\nINSERT INTO __diesel_schema_migrations (version) VALUES {};",
+        diesel::migration::CREATE_MIGRATIONS_TABLE,
+        rows.join(", ")
+    );
+    set_scope::<anyhow::Error>(conn, &Scope::Schema(schema.clone()))?;
+    conn.batch_execute(&batch)?;
+    let mut recorded: Vec<String> = included.into_iter().cloned().collect();
+    if script != latest_tenant_version() {
+        recorded.extend(apply_tenant(conn, schema)?);
+    }
+    Ok(recorded)
 }
 
 fn boxed(e: Box<dyn std::error::Error + Send + Sync>) -> anyhow::Error {
@@ -84,4 +136,79 @@ pub fn applied_tenant_version(
             .filter(|v| known.contains(v))
             .max())
     })
+}
+
+/// Schemas read per query by [`current_schemas`]: each read locks its record table until the
+/// query ends, and the lock table is shared by every session (64 per connection by default).
+const CURRENCY_BATCH: usize = 200;
+
+#[derive(diesel::QueryableByName)]
+struct Known {
+    #[diesel(sql_type = diesel::sql_types::Int4)]
+    i: i32,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    known: i64,
+}
+
+#[derive(diesel::QueryableByName)]
+struct Named {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+}
+
+/// Which of `schemas` already hold every tenant migration in their own record: the ones
+/// `plio migrate` has nothing to do for. A few queries for all of them (each reads the
+/// records of up to [`CURRENCY_BATCH`] schemas) instead of a transaction per schema. A
+/// schema not reported (no record table, a record behind, a batch that failed) is simply not
+/// known to be current: the harness then looks at it on its own.
+pub fn current_schemas(
+    conn: &mut PgConnection,
+    schemas: &[SchemaName],
+) -> anyhow::Result<std::collections::HashSet<String>> {
+    use diesel::RunQueryDsl;
+    let with_record: std::collections::HashSet<String> = diesel::sql_query(
+        "SELECT n.nspname::text AS name FROM pg_catalog.pg_class c \
+         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.relname = '__diesel_schema_migrations' AND c.relkind = 'r'",
+    )
+    .load::<Named>(conn)?
+    .into_iter()
+    .map(|n| n.name)
+    .collect();
+    let candidates: Vec<&SchemaName> = schemas
+        .iter()
+        .filter(|s| with_record.contains(s.as_str()))
+        .collect();
+    let wanted = i64::try_from(tenant_versions().len())?;
+    let mut current = std::collections::HashSet::new();
+    for batch in candidates.chunks(CURRENCY_BATCH) {
+        let sql = batch
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                format!(
+                    "SELECT {i} AS i, COUNT(*) AS known FROM {}.__diesel_schema_migrations \
+                     WHERE version = ANY($1)",
+                    s.quoted()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        let rows = diesel::sql_query(sql)
+            .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(tenant_versions())
+            .load::<Known>(conn);
+        let rows = match rows {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading a batch of migration records failed; checking those schemas one by one");
+                continue;
+            }
+        };
+        for row in rows.iter().filter(|r| r.known == wanted) {
+            if let Some(s) = usize::try_from(row.i).ok().and_then(|i| batch.get(i)) {
+                current.insert(s.as_str().to_string());
+            }
+        }
+    }
+    Ok(current)
 }

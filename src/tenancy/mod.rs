@@ -1,6 +1,7 @@
-//! Tenancy: the registry of tenants and provisioning (create / migrate / drop). The tenant
-//! value itself (names, validation) is [`crate::tenant`].
+//! Tenancy: the registry of tenants, provisioning (create / drop) and migrating every
+//! schema. The tenant value itself (names, validation) is [`crate::tenant`].
 
+pub mod migrate;
 pub mod provisioning;
 pub mod registry;
 

@@ -1,17 +1,16 @@
-//! Tenant provisioning: create (atomic), migrate (concurrent over tenants), drop.
+//! Tenant provisioning: create (atomic), drop; migrating every schema is in `migrate`.
 
 use crate::bus::{self, Change};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+pub use crate::tenancy::migrate::{migrate_all, SchemaOutcome};
 
 use chrono::Utc;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
+use crate::db::migrations;
 use crate::db::models::organization::{self as org_model, NewOrganization, Organization};
 use crate::db::schema::{organization_user, organizations_domain, user};
-use crate::db::{migrations, Database};
 use crate::error::{AppError, Code};
 use crate::secrets;
 use crate::tenant::{validate_domain, SchemaName, ShortcodeError};
@@ -155,8 +154,9 @@ fn schema_exists(conn: &mut PgConnection, name: &str) -> Result<bool, ProvisionE
     Ok(row.exists)
 }
 
-/// Creates a tenant atomically: organization row, primary domain, schema and every tenant
-/// migration in one transaction. On any failure nothing remains.
+/// Creates a tenant atomically: organization row, primary domain, schema (built from the
+/// current schema script, with its migration record) in one transaction. On any failure
+/// nothing remains.
 pub fn create_tenant(
     conn: &mut PgConnection,
     new: &NewTenant,
@@ -193,7 +193,8 @@ pub fn create_tenant(
             });
         }
         conn.batch_execute(&format!("CREATE SCHEMA {}", schema.quoted()))?;
-        migrations::apply_tenant(conn, &schema)?;
+        // The current schema from one script, not a replay of every migration.
+        migrations::create_tenant_schema(conn, &schema)?;
         // Back to no schema for the rest of this transaction.
         crate::db::set_scope::<ProvisionError>(conn, &crate::db::Scope::Shared)?;
         let latest = migrations::latest_tenant_version();
@@ -256,126 +257,4 @@ pub fn drop_tenant(
         ))?;
         Ok((org, members))
     })
-}
-
-/// The outcome of migrating one schema.
-#[derive(Debug, Clone)]
-pub struct SchemaOutcome {
-    /// Organization shortcode (empty for an unseeded public schema).
-    pub shortcode: String,
-    /// The schema.
-    pub schema: String,
-    /// Versions applied by this run.
-    pub applied: Vec<String>,
-    /// The failure, if any.
-    pub error: Option<String>,
-}
-
-/// Applies public migrations, then tenant migrations to `public` and to every tenant schema
-/// with at most `jobs` schemas in flight. One schema's failure does not stop the others.
-/// `tick` is called after each schema (for a progress bar); `total` is reported first.
-pub fn migrate_all(
-    db: &Database,
-    jobs: usize,
-    on_total: &dyn Fn(usize),
-    tick: &(dyn Fn(&SchemaOutcome) + Sync),
-) -> anyhow::Result<(Vec<String>, Vec<SchemaOutcome>)> {
-    let mut conn = db.connection()?;
-    let public_applied = migrations::apply_public(&mut conn)?;
-    let orgs = org_model::list_all(&mut conn)?;
-    drop(conn);
-
-    let mut targets: Vec<(Option<i32>, String, SchemaName)> = Vec::new();
-    if !orgs.iter().any(|o| o.schema_name == "public") {
-        targets.push((None, String::new(), SchemaName::public()));
-    }
-    for o in &orgs {
-        match SchemaName::from_stored(&o.schema_name) {
-            Some(s) => targets.push((Some(o.id), o.shortcode.clone(), s)),
-            None => {
-                tracing::warn!(shortcode = %o.shortcode, "skipping organization with an invalid schema name")
-            }
-        }
-    }
-    // Public first: it is the personal workspace and the most used.
-    targets.sort_by_key(|(_, _, s)| !s.is_public());
-    on_total(targets.len());
-
-    let next = AtomicUsize::new(0);
-    let outcomes = Mutex::new(Vec::with_capacity(targets.len()));
-    let workers = jobs.clamp(1, targets.len().max(1));
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some((org_id, shortcode, schema)) = targets.get(i) else {
-                    break;
-                };
-                let outcome = migrate_one(db, *org_id, shortcode, schema);
-                tick(&outcome);
-                outcomes
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push(outcome);
-            });
-        }
-    });
-    let mut outcomes = outcomes.into_inner().unwrap_or_else(|p| p.into_inner());
-    outcomes.sort_by(|a, b| a.schema.cmp(&b.schema));
-    // Schema versions changed: every running instance reloads its registry now.
-    if outcomes.iter().any(|o| !o.applied.is_empty()) {
-        let sent = db
-            .connection()
-            .map_err(anyhow::Error::from)
-            .and_then(|mut c| Ok(bus::publish(&mut c, &Change::registry())?));
-        if let Err(e) = sent {
-            tracing::warn!(error = %format!("{e:#}"), "could not announce the migration on the change bus");
-        }
-    }
-    Ok((public_applied, outcomes))
-}
-
-fn migrate_one(
-    db: &Database,
-    org_id: Option<i32>,
-    shortcode: &str,
-    schema: &SchemaName,
-) -> SchemaOutcome {
-    let mut outcome = SchemaOutcome {
-        shortcode: shortcode.to_string(),
-        schema: schema.as_str().to_string(),
-        applied: Vec::new(),
-        error: None,
-    };
-    // A missing schema fails in the scope check (TenantUnavailable) before any DDL runs.
-    let result = db
-        .connection()
-        .map_err(anyhow::Error::from)
-        .and_then(|mut conn| migrations::apply_tenant(&mut conn, schema));
-    match result {
-        Ok(applied) => outcome.applied = applied,
-        Err(e) => outcome.error = Some(format!("{e:#}")),
-    }
-    // Record the schema's actual state, success or not, so the registry serves it only when current.
-    if let Some(id) = org_id {
-        let recorded = (|| -> anyhow::Result<()> {
-            let mut conn = db.connection()?;
-            let version = migrations::applied_tenant_version(&mut conn, schema)
-                .ok()
-                .flatten();
-            org_model::record_schema_version(
-                &mut conn,
-                id,
-                version.as_deref(),
-                migrations::latest_tenant_version(),
-            )?;
-            Ok(())
-        })();
-        if let Err(e) = recorded {
-            if outcome.error.is_none() {
-                outcome.error = Some(format!("recording migration state: {e:#}"));
-            }
-        }
-    }
-    outcome
 }

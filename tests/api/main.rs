@@ -32,6 +32,7 @@ mod reports_csv;
 mod schema_drift;
 mod sweep;
 mod tenancy;
+mod tenant_script;
 mod trust;
 mod web_client;
 mod web_client_hardening;

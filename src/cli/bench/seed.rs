@@ -158,6 +158,13 @@ pub(super) fn plio_uuid(conn: &mut diesel::PgConnection, id: i32) -> anyhow::Res
 }
 
 /// Grows the tenant set to `target` tenants, each with one realistic plio.
+///
+/// Tenants are created on a connection that does not also fill them. For each of the
+/// hundreds of relation invalidations a new schema makes, PostgreSQL walks every cached plan
+/// of the session, and the filling connection caches the foreign-key check plans of every
+/// tenant it wrote to (three per tenant here): creating on it measured that one session's
+/// ever longer history (O(N) per tenant), not tenant creation. A server's pooled connections
+/// carry such plans only from the tenants they wrote to within r2d2's 30-minute lifetime.
 pub(super) fn grow_tenants(
     db: &Database,
     settings: &Settings,
@@ -166,14 +173,23 @@ pub(super) fn grow_tenants(
     items: usize,
     progress: &dyn Fn(usize, usize),
 ) -> anyhow::Result<()> {
-    let mut conn = db.connection()?;
+    use diesel::Connection;
+    // For the same reason, the filling connection is replaced every few hundred tenants:
+    // otherwise each creation costs it a walk over all its plans, and seeding 10,000 tenants
+    // takes hours.
+    let fresh = || diesel::PgConnection::establish(&settings.database_url);
+    let mut conn = fresh()?;
+    let mut provisioning_conn = db.connection()?;
     let view = role::id_by_name(&mut conn, "org-view")?;
     while seeded.tenants.len() < target {
         let n = seeded.tenants.len() + 1;
+        if n % 250 == 0 {
+            conn = fresh()?;
+        }
         let shortcode = format!("bench-{n:05}");
         let started = Instant::now();
         let org = provisioning::create_tenant(
-            &mut conn,
+            &mut provisioning_conn,
             &NewTenant {
                 name: format!("Bench {n}"),
                 shortcode: shortcode.clone(),

@@ -118,6 +118,23 @@ pub fn record_schema_version(
     .execute(conn)
 }
 
+/// Records `latest` for organizations whose schemas hold every tenant migration of this
+/// binary, in one statement. As in [`record_schema_version`], a record ahead of `latest` is
+/// kept; a record already at `latest` is not rewritten.
+pub fn record_current(conn: &mut PgConnection, ids: &[i32], latest: &str) -> QueryResult<usize> {
+    diesel::update(
+        organization::table
+            .filter(organization::id.eq_any(ids))
+            .filter(
+                organization::schema_version
+                    .is_null()
+                    .or(organization::schema_version.lt(latest)),
+            ),
+    )
+    .set(organization::schema_version.eq(latest))
+    .execute(conn)
+}
+
 /// Records the newest tenant migration applied to an organization's schema.
 pub fn set_schema_version(
     conn: &mut PgConnection,
