@@ -2,8 +2,10 @@
 //!
 //! The server writes through a background thread (`tracing-appender`'s non-blocking writer
 //! over a buffered stderr): a request formats its access line and hands it over; the writes
-//! to stderr are batched off the request path. Nothing is dropped: when the writer falls
-//! behind by more than the buffer, requests wait for it (the logs stay complete).
+//! to stderr are batched off the request path. No line is dropped while the server runs (when
+//! the writer falls behind by more than the buffer, requests wait for it) and a graceful stop
+//! flushes what is buffered (the buffer is small enough to drain within the 1 s the guard
+//! waits); a killed process loses what was still buffered.
 
 use std::io::IsTerminal;
 
@@ -13,7 +15,7 @@ use tracing_subscriber::EnvFilter;
 use crate::config::LogFormat;
 
 /// Lines buffered for the background writer before loggers wait.
-const BUFFERED_LINES: usize = 64 * 1024;
+const BUFFERED_LINES: usize = 8 * 1024;
 
 /// Installs the global subscriber (once; later calls are ignored). `filter` is the validated
 /// `RUST_LOG`, if set. With `background`, lines are written by a thread of their own; keep

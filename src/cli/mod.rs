@@ -91,9 +91,9 @@ pub fn run(cli: Cli) -> ExitCode {
     };
     // The benchmark's in-process servers would otherwise log every request.
     let quiet = matches!(cli.command, Command::Bench(_));
-    // The server logs through a background writer (flushed when `_log_writer` drops, after
+    // The server logs through a background writer (flushed when `log_writer` drops, after
     // the command returns); one-shot commands write directly.
-    let _log_writer = crate::telemetry::init(
+    let log_writer = crate::telemetry::init(
         settings.log_format,
         settings.rust_log.as_deref(),
         if quiet {
@@ -113,6 +113,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Bench(args) => bench::run(&settings, &args),
         Command::Db(cmd) => db::run(&settings, cmd),
     };
+    // Everything the command logged is out before its outcome is printed.
+    drop(log_writer);
     match result {
         Ok(code) => code,
         Err(e) => {

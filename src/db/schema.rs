@@ -94,7 +94,7 @@ diesel::table! {
     public.access_token (id) {
         id -> Int4,
         user_id -> Int4,
-        token_hash -> Varchar,
+        token_hash -> Bpchar,
         scope -> Varchar,
         expires_at -> Timestamptz,
         created_at -> Timestamptz,
@@ -106,7 +106,7 @@ diesel::table! {
     public.refresh_token (id) {
         id -> Int4,
         user_id -> Int4,
-        token_hash -> Varchar,
+        token_hash -> Bpchar,
         access_token_id -> Nullable<Int4>,
         expires_at -> Timestamptz,
         created_at -> Timestamptz,
