@@ -5,11 +5,10 @@
 //! before the burst, at the peak of the burst and `--settle` seconds after the burst's
 //! connections closed, and the 503s answered (a healthy database must not yield any: SPEC 6.5).
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
-use super::child::{rss_kb, ChildOptions, Server};
+use super::child::{ChildOptions, PeakRss, Server};
 use super::load::{Outcome, Req, Workload};
 use super::{report::*, run::*, seed::*, workloads::*};
 
@@ -86,25 +85,13 @@ pub(super) fn bursts(
             unavailable: AtomicU64::new(0),
             other: AtomicU64::new(0),
         });
-        let peak = Arc::new(AtomicU64::new(0));
-        let done = Arc::new(AtomicBool::new(false));
-        let sampler = {
-            let (peak, done, pid) = (peak.clone(), done.clone(), server.child.id());
-            std::thread::spawn(move || {
-                while !done.load(Ordering::Relaxed) {
-                    peak.fetch_max(rss_kb(pid).unwrap_or(0), Ordering::Relaxed);
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-            })
-        };
+        let sampler = PeakRss::start(server.child.id());
         let burst = BenchConfig {
             concurrency: cfg.burst_connections,
             ..cfg.clone()
         };
         let r = drive(server.addr, &burst, counting.clone());
-        done.store(true, Ordering::Relaxed);
-        let _ = sampler.join();
-        let peak = peak.load(Ordering::Relaxed) as f64 / 1024.0;
+        let peak = sampler.stop();
         say(&format!(
             "{name}: burst over, waiting {:.0} s",
             cfg.settle.as_secs_f64()

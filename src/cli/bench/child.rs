@@ -97,6 +97,37 @@ pub(super) fn rss_kb(pid: u32) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// Samples a process's resident memory every 50 ms until stopped; keeps the peak.
+pub(super) struct PeakRss {
+    peak: Arc<AtomicU64>,
+    done: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl PeakRss {
+    pub(super) fn start(pid: u32) -> Self {
+        let peak = Arc::new(AtomicU64::new(0));
+        let done = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (peak, done) = (peak.clone(), done.clone());
+            std::thread::spawn(move || {
+                while !done.load(Ordering::Relaxed) {
+                    peak.fetch_max(rss_kb(pid).unwrap_or(0), Ordering::Relaxed);
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            })
+        };
+        Self { peak, done, thread }
+    }
+
+    /// Stops sampling; the peak in MB.
+    pub(super) fn stop(self) -> f64 {
+        self.done.store(true, Ordering::Relaxed);
+        let _ = self.thread.join();
+        self.peak.load(Ordering::Relaxed) as f64 / 1024.0
+    }
+}
+
 /// `detail-logged`: the cached detail (memory cache) served by a pinned `plio serve` child
 /// logging at its default level (one access line per request) to a file, with the log's size
 /// per request and the child's resident memory under load.
@@ -118,17 +149,7 @@ pub(super) fn logged(
     let result = (|| {
         let server = Server::start(url, &options, probe)?;
         prewarm(server.addr, targets);
-        let peak = Arc::new(AtomicU64::new(0));
-        let done = Arc::new(AtomicBool::new(false));
-        let sampler = {
-            let (peak, done, pid) = (peak.clone(), done.clone(), server.child.id());
-            std::thread::spawn(move || {
-                while !done.load(Ordering::Relaxed) {
-                    peak.fetch_max(rss_kb(pid).unwrap_or(0), Ordering::Relaxed);
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-            })
-        };
+        let sampler = PeakRss::start(server.child.id());
         let r = drive(
             server.addr,
             cfg,
@@ -138,8 +159,7 @@ pub(super) fn logged(
                 anonymous: false,
             }),
         );
-        done.store(true, Ordering::Relaxed);
-        let _ = sampler.join();
+        let peak_mb = sampler.stop();
         drop(server);
         let log = std::fs::read(&path).unwrap_or_default();
         let lines = log.iter().filter(|&&b| b == b'\n').count().max(1);
@@ -147,7 +167,7 @@ pub(super) fn logged(
             "plio serve, access log to a file ({} lines of {} bytes); RSS under load {:.0} MB",
             lines,
             log.len() / lines,
-            peak.load(Ordering::Relaxed) as f64 / 1024.0
+            peak_mb
         );
         Ok(Row::from_load("detail-logged", count, &r, &note))
     })();
