@@ -10,6 +10,7 @@ macro_rules! say {
 
 pub mod bench;
 pub mod cache;
+pub mod citus;
 pub mod db;
 pub mod migrate;
 pub mod seed;
@@ -52,6 +53,9 @@ pub enum Command {
     Cache(cache::CacheCommand),
     /// Load benchmark: seeds tenants, runs servers, reports req/s and latency per scenario.
     Bench(bench::BenchArgs),
+    /// Run on a Citus coordinator: check and set up the cluster, distribute tenants.
+    #[command(subcommand)]
+    Citus(citus::CitusCommand),
     /// Database server helpers used by entrypoint.sh.
     #[command(subcommand)]
     Db(db::DbCommand),
@@ -111,6 +115,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::User(cmd) => user::run(&settings, cmd),
         Command::Cache(cmd) => cache::run(&settings, cmd),
         Command::Bench(args) => bench::run(&settings, &args),
+        Command::Citus(cmd) => citus::run(&settings, cmd),
         Command::Db(cmd) => db::run(&settings, cmd),
     };
     // Everything the command logged is out before its outcome is printed.

@@ -73,8 +73,17 @@ pub fn run(settings: &Settings, cmd: TenantCommand) -> anyhow::Result<ExitCode> 
                 &mut conn,
             )
             .map(|rows: Vec<NameRow>| rows.into_iter().map(|r| r.name).collect())?;
+            // On Citus: the node holding each tenant's schema.
+            let nodes = crate::tenancy::citus::version(&mut conn)?
+                .map(|_| crate::tenancy::citus::schema_nodes(&mut conn))
+                .transpose()?;
+            let node_header = if nodes.is_some() {
+                format!("{:<22} ", "NODE")
+            } else {
+                String::new()
+            };
             say!(
-                "{:<24} {:<24} {:<28} DOMAINS",
+                "{:<24} {:<24} {:<28} {node_header}DOMAINS",
                 "SHORTCODE",
                 "SCHEMA",
                 "STATE"
@@ -104,8 +113,18 @@ pub fn run(settings: &Settings, cmd: TenantCommand) -> anyhow::Result<ExitCode> 
                         }
                     })
                     .collect();
+                let node = match &nodes {
+                    None => String::new(),
+                    Some(_) if o.schema_name == "public" => format!("{:<22} ", "coordinator"),
+                    Some(nodes) => format!(
+                        "{:<22} ",
+                        nodes
+                            .get(&o.schema_name)
+                            .map_or("coordinator (local)", String::as_str)
+                    ),
+                };
                 say!(
-                    "{:<24} {:<24} {:<28} {}",
+                    "{:<24} {:<24} {:<28} {node}{}",
                     o.shortcode,
                     o.schema_name,
                     state,

@@ -6,12 +6,12 @@
 
 use std::sync::OnceLock;
 
-use diesel::connection::SimpleConnection;
 use diesel::migration::{Migration, MigrationSource};
 use diesel::pg::{Pg, PgConnection};
 use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
+use crate::db::statements::{self, OneStatementAtATime};
 use crate::db::{set_scope, Scope};
 use crate::tenant::SchemaName;
 
@@ -56,7 +56,8 @@ pub fn script_version() -> Option<&'static str> {
 
 /// Builds the tables of a new, empty `schema` inside the caller's transaction: the current
 /// schema from [`TENANT_SCRIPT`] and the record of the migrations it includes, exactly as
-/// diesel keeps it (its own table, one row per version), in one round trip; then any newer
+/// diesel keeps it (its own table, one row per version), one statement per round trip (see
+/// [`statements`]: a Citus worker refuses several commands in one text); then any newer
 /// migration through the harness (only when the script was not brought up to date). Returns
 /// the versions recorded.
 pub fn create_tenant_schema(
@@ -85,7 +86,7 @@ pub fn create_tenant_schema(
         rows.join(", ")
     );
     set_scope::<anyhow::Error>(conn, &Scope::Schema(schema.clone()))?;
-    conn.batch_execute(&batch)?;
+    statements::execute(conn, &batch)?;
     let mut recorded: Vec<String> = included.into_iter().cloned().collect();
     if script != latest_tenant_version() {
         recorded.extend(apply_tenant(conn, schema)?);
@@ -102,7 +103,7 @@ pub fn apply_public(conn: &mut PgConnection) -> anyhow::Result<Vec<String>> {
     conn.transaction(|conn| {
         set_scope::<anyhow::Error>(conn, &Scope::Schema(SchemaName::public()))?;
         let done = conn
-            .run_pending_migrations(PUBLIC_MIGRATIONS)
+            .run_pending_migrations(OneStatementAtATime(PUBLIC_MIGRATIONS))
             .map_err(boxed)?;
         Ok(done.iter().map(ToString::to_string).collect())
     })
@@ -114,7 +115,7 @@ pub fn apply_tenant(conn: &mut PgConnection, schema: &SchemaName) -> anyhow::Res
     conn.transaction(|conn| {
         set_scope::<anyhow::Error>(conn, &Scope::Schema(schema.clone()))?;
         let done = conn
-            .run_pending_migrations(TENANT_MIGRATIONS)
+            .run_pending_migrations(OneStatementAtATime(TENANT_MIGRATIONS))
             .map_err(boxed)?;
         Ok(done.iter().map(ToString::to_string).collect())
     })

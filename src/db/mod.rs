@@ -12,6 +12,7 @@ pub(crate) mod gate;
 pub mod migrations;
 pub mod models;
 pub mod schema;
+pub mod statements;
 
 use std::time::Duration;
 

@@ -132,6 +132,16 @@ impl TestDb {
         }
     }
 
+    /// A database that exists already and outlives the test (a Citus coordinator's): never
+    /// cloned, never dropped.
+    pub fn existing(url: &str) -> Self {
+        Self {
+            name: url.rsplit('/').next().unwrap_or_default().to_string(),
+            url: url.to_string(),
+            owned: false,
+        }
+    }
+
     /// The same database, for another server; the original guard still drops it.
     pub fn shared(&self) -> Self {
         Self {

@@ -12,6 +12,7 @@
 mod architecture;
 mod auth;
 mod cache;
+mod citus;
 mod cli;
 mod errors_and_health;
 mod google;
