@@ -194,3 +194,48 @@ fn a_failure_recording_the_migrations_leaves_nothing_behind() {
         .unwrap();
     create_tenant(&mut conn, &new_tenant("late"), "localhost").unwrap();
 }
+
+/// Issue 15: a Citus worker refuses a text holding several commands, and Citus forwards DDL
+/// as the text it received. An event trigger records the text of every DDL command's client
+/// request (`current_query()`) while a tenant is created from the script, a schema is built
+/// by replaying the migrations and the public migrations run: each text must be one
+/// statement. Sending a migration or the script as one batch fails here, on plain PostgreSQL.
+#[test]
+fn migrations_and_the_tenant_script_reach_the_server_one_statement_at_a_time() {
+    let db = TestDb::new();
+    let mut conn = db.conn();
+    conn.batch_execute(
+        "DELETE FROM public.__diesel_schema_migrations WHERE version = '20261129000002';
+         DROP INDEX public.access_token_token_hash_text_idx, public.refresh_token_token_hash_text_idx;
+         CREATE TABLE public.ddl_text (q TEXT NOT NULL);
+         CREATE FUNCTION public.record_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$
+         BEGIN INSERT INTO public.ddl_text VALUES (current_query()); END $$;
+         CREATE EVENT TRIGGER record_ddl ON ddl_command_end EXECUTE FUNCTION public.record_ddl();",
+    )
+    .expect("event trigger");
+    let new = NewTenant {
+        name: "One at a time".into(),
+        shortcode: "one-at-a-time".into(),
+        domain: None,
+    };
+    create_tenant(&mut conn, &new, "localhost").expect("tenant from the script");
+    let replayed = SchemaName::for_new_tenant("replayed").unwrap();
+    conn.batch_execute("CREATE SCHEMA replayed").unwrap();
+    migrations::apply_tenant(&mut conn, &replayed).expect("replay");
+    let public = migrations::apply_public(&mut conn).expect("public migrations");
+    assert!(!public.is_empty(), "a public migration ran again");
+    conn.batch_execute("DROP EVENT TRIGGER record_ddl").unwrap();
+
+    let texts: Vec<String> = diesel::sql_query("SELECT q AS line FROM public.ddl_text")
+        .load::<Line>(&mut conn)
+        .unwrap()
+        .into_iter()
+        .map(|l| l.line)
+        .collect();
+    assert!(texts.len() > 30, "DDL recorded: {}", texts.len());
+    let batched: Vec<&String> = texts
+        .iter()
+        .filter(|q| plio::db::statements::split(q).len() != 1)
+        .collect();
+    assert!(batched.is_empty(), "sent as one text: {batched:#?}");
+}
