@@ -143,7 +143,39 @@ pub async fn create_organization(
         .await?;
     registry.reload_async(&db).await;
     tracing::info!(shortcode = %created.shortcode, "organization created");
+    // On Citus: the new schema moves to a worker after the response (it serves from the
+    // coordinator meanwhile; provisioning::create_tenant).
+    if let Some(schema) = crate::tenant::SchemaName::from_stored(&created.schema_name) {
+        actix_web::rt::spawn(distribute_in_background(db.get_ref().clone(), schema));
+    }
     Ok(HttpResponse::Created().json(created))
+}
+
+/// Moves a new tenant's schema to a Citus worker, giving way to its requests (see
+/// `citus::try_distribute`); a no-op on plain PostgreSQL.
+async fn distribute_in_background(db: Database, schema: crate::tenant::SchemaName) {
+    use crate::tenancy::citus;
+    let mut delays = citus::RETRY_DELAYS_MS.iter();
+    loop {
+        let attempt = schema.clone();
+        let done = db
+            .shared(move |conn| citus::try_distribute(conn, &attempt).map_err(AppError::internal))
+            .await;
+        match done {
+            Ok(true) => {
+                tracing::info!(schema = %schema, "tenant schema distributed to a worker");
+                return;
+            }
+            Ok(false) => return,
+            Err(e) => match delays.next() {
+                Some(ms) => actix_web::rt::time::sleep(std::time::Duration::from_millis(*ms)).await,
+                None => {
+                    tracing::warn!(schema = %schema, error = %e, "the tenant schema stays on the coordinator; plio citus distribute moves it");
+                    return;
+                }
+            },
+        }
+    }
 }
 
 pub(crate) fn require_superuser_or_admin(

@@ -63,6 +63,16 @@ pub fn run(settings: &Settings, cmd: TenantCommand) -> anyhow::Result<ExitCode> 
                 org.schema_name,
                 started.elapsed().as_secs_f64() * 1000.0
             );
+            if let Some(schema) = SchemaName::from_stored(&org.schema_name) {
+                let started = Instant::now();
+                if crate::tenancy::citus::distribute_new(&mut conn, &schema)? {
+                    say!(
+                        "distributed {} to a worker in {:.1} ms",
+                        org.schema_name,
+                        started.elapsed().as_secs_f64() * 1000.0
+                    );
+                }
+            }
         }
         TenantCommand::List => {
             let orgs = model::list_all(&mut conn)?;

@@ -282,30 +282,86 @@ pub fn schema_nodes(conn: &mut PgConnection) -> QueryResult<BTreeMap<String, Str
     .collect())
 }
 
-/// Distributes each of `schemas` that is not a distributed schema yet (tenants created
-/// before sharding was on); returns the ones distributed now. Each is its own statement, so
-/// one failure leaves the others done and is reported with its schema.
-pub fn distribute(conn: &mut PgConnection, schemas: &[SchemaName]) -> anyhow::Result<Vec<String>> {
-    if version(conn)?.is_none() {
-        anyhow::bail!("not a Citus database (no citus extension)");
-    }
-    let done: HashSet<String> = names(
+/// Whether new schemas become distributed schemas in this session (schema-based sharding
+/// on); false on plain PostgreSQL.
+pub fn sharding_on(conn: &mut PgConnection) -> QueryResult<bool> {
+    Ok(names(
         conn,
-        "SELECT n.nspname::text AS name FROM pg_dist_schema s \
-         JOIN pg_catalog.pg_namespace n ON n.oid = s.schemaid",
+        "SELECT coalesce(current_setting('citus.enable_schema_based_sharding', true), '') AS name",
     )?
-    .into_iter()
-    .collect();
-    let mut distributed = Vec::new();
-    for schema in schemas.iter().filter(|s| !s.is_public()) {
-        if done.contains(schema.as_str()) {
-            continue;
+    .first()
+    .is_some_and(|s| s == "on"))
+}
+
+/// Waits between attempts to distribute a schema (see [`try_distribute`]).
+pub const RETRY_DELAYS_MS: [u64; 6] = [100, 200, 400, 800, 1600, 3200];
+
+/// One attempt to move `schema` to a worker, if schema-based sharding is on and it is not a
+/// distributed schema yet; returns whether it moved it (false on plain PostgreSQL: one
+/// query). `citus_schema_distribute` takes every table of the schema in turn, exclusively: a
+/// request holding one of them while waiting for another would deadlock with it, and either
+/// could be the one PostgreSQL cancels. So the attempt waits at most 100 ms for each lock
+/// (`lock_timeout`) and gives way: requests never fail because of it, and the caller tries
+/// again later.
+pub fn try_distribute(conn: &mut PgConnection, schema: &SchemaName) -> anyhow::Result<bool> {
+    if schema.is_public() || !sharding_on(conn)? {
+        return Ok(false);
+    }
+    conn.transaction(|conn| {
+        let distributed = names(
+            conn,
+            &format!(
+                "SELECT n.nspname::text AS name FROM pg_dist_schema s \
+                 JOIN pg_catalog.pg_namespace n ON n.oid = s.schemaid \
+                 WHERE n.nspname = '{}'",
+                schema.as_str()
+            ),
+        )?;
+        if !distributed.is_empty() {
+            return Ok(false);
         }
+        conn.batch_execute("SET LOCAL lock_timeout = '100ms'")?;
         diesel::sql_query("SELECT citus_schema_distribute($1::regnamespace)::text AS name")
             .bind::<Text, _>(schema.quoted())
             .load::<Name>(conn)
             .map_err(|e| anyhow::anyhow!("distributing {schema}: {e}"))?;
-        distributed.push(schema.as_str().to_string());
+        Ok(true)
+    })
+}
+
+/// [`try_distribute`], retried after each of [`RETRY_DELAYS_MS`] (blocking: CLI, bench).
+/// After a tenant's creation committed, this moves its schema (built on the coordinator, see
+/// `provisioning::create_tenant`) to a worker. A tenant left on the coordinator serves all
+/// the same and is distributed by `plio citus distribute`.
+pub fn distribute_new(conn: &mut PgConnection, schema: &SchemaName) -> anyhow::Result<bool> {
+    let mut delays = RETRY_DELAYS_MS.iter();
+    loop {
+        match try_distribute(conn, schema) {
+            Ok(done) => return Ok(done),
+            Err(e) => match delays.next() {
+                Some(ms) => std::thread::sleep(std::time::Duration::from_millis(*ms)),
+                None => return Err(e),
+            },
+        }
+    }
+}
+
+/// Distributes each of `schemas` that is not a distributed schema yet (tenants created
+/// before sharding was on, or whose move after creation did not happen); returns the ones
+/// distributed now. Each is its own transaction, so one failure leaves the others done and
+/// is reported with its schema.
+pub fn distribute(conn: &mut PgConnection, schemas: &[SchemaName]) -> anyhow::Result<Vec<String>> {
+    if version(conn)?.is_none() {
+        anyhow::bail!("not a Citus database (no citus extension)");
+    }
+    if !sharding_on(conn)? {
+        anyhow::bail!("schema-based sharding is off: run plio citus setup first");
+    }
+    let mut distributed = Vec::new();
+    for schema in schemas.iter().filter(|s| !s.is_public()) {
+        if distribute_new(conn, schema)? {
+            distributed.push(schema.as_str().to_string());
+        }
     }
     Ok(distributed)
 }

@@ -140,23 +140,30 @@ fn validate(
     Ok((name, schema, domain))
 }
 
-fn schema_exists(conn: &mut PgConnection, name: &str) -> Result<bool, ProvisionError> {
+/// Whether a schema of that name exists, and whether this session would make a new schema
+/// a Citus distributed schema (`citus.enable_schema_based_sharding`; false on plain
+/// PostgreSQL), in one round trip.
+fn schema_state(conn: &mut PgConnection, name: &str) -> Result<(bool, bool), ProvisionError> {
     #[derive(diesel::QueryableByName)]
-    struct Exists {
+    struct State {
         #[diesel(sql_type = diesel::sql_types::Bool)]
         exists: bool,
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        sharding: bool,
     }
-    let row: Exists = diesel::sql_query(
-        "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS exists",
+    let row: State = diesel::sql_query(
+        "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS exists, \
+         coalesce(current_setting('citus.enable_schema_based_sharding', true), '') = 'on' AS sharding",
     )
     .bind::<diesel::sql_types::Text, _>(name)
     .get_result(conn)?;
-    Ok(row.exists)
+    Ok((row.exists, row.sharding))
 }
 
 /// Creates a tenant atomically: organization row, primary domain, schema (built from the
 /// current schema script, with its migration record) in one transaction. On any failure
-/// nothing remains.
+/// nothing remains. On Citus with schema-based sharding, call
+/// [`crate::tenancy::citus::distribute_new`] after the commit.
 pub fn create_tenant(
     conn: &mut PgConnection,
     new: &NewTenant,
@@ -186,11 +193,20 @@ pub fn create_tenant(
         // told by the catalog rather than by the text of PostgreSQL's error (whose language
         // follows lc_messages). Concurrent creators are already serialized by the
         // organization row's unique keys above.
-        if schema_exists(conn, schema.as_str())? {
+        let (exists, sharding) = schema_state(conn, schema.as_str())?;
+        if exists {
             return Err(ProvisionError::Conflict {
                 field: "shortcode",
                 message: "a schema for this shortcode already exists".into(),
             });
+        }
+        if sharding {
+            // On Citus the schema is built on the coordinator, where its thirteen tables take
+            // milliseconds, and distributed to a worker right after the commit
+            // ([`crate::tenancy::citus::distribute_new`]); built as a distributed schema,
+            // each table is created on a worker and recorded on every node inside this
+            // transaction (several hundred ms; docs/decisions.md).
+            conn.batch_execute("SET LOCAL citus.enable_schema_based_sharding = off")?;
         }
         conn.batch_execute(&format!("CREATE SCHEMA {}", schema.quoted()))?;
         // The current schema from one script, not a replay of every migration.

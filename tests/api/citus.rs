@@ -83,6 +83,18 @@ fn nodes() -> std::collections::BTreeMap<String, String> {
     citus::schema_nodes(&mut conn()).expect("schema nodes")
 }
 
+/// The node holding `schema` once the server has moved it to a worker (right after the
+/// creation's response).
+async fn placed_on_a_worker(schema: &str) -> String {
+    for _ in 0..200 {
+        if let Some(node) = nodes().get(schema) {
+            return node.clone();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{schema} was not distributed within 10 s");
+}
+
 fn schema_of(org: &Value) -> String {
     org["schema_name"]
         .as_str()
@@ -103,16 +115,14 @@ async fn tenants_are_distributed_schemas_and_the_api_works_across_workers() {
     let org_a = app.create_tenant(&a).await;
     let org_b = app.create_tenant(&b).await;
     let (sa, sb) = (schema_of(&org_a), schema_of(&org_b));
-    let placed = nodes();
     for s in [&sa, &sb] {
-        let node = placed
-            .get(s)
-            .unwrap_or_else(|| panic!("{s} is not distributed"));
+        let node = placed_on_a_worker(s).await;
         assert!(
             !node.ends_with(":5610"),
             "{s} lives on a worker, not {node}"
         );
     }
+    let placed = nodes();
     let out = cli(&["tenant", "list"]);
     assert!(out.status.success(), "{}", text(&out));
     let listing = String::from_utf8_lossy(&out.stdout).to_string();

@@ -88,8 +88,9 @@ pub(super) fn run_on(cfg: &BenchConfig, url: &str, say: &dyn Fn(&str)) -> anyhow
                 stale: 0,
                 of_ceiling: None,
                 note: format!(
-                    "median of {} creations; first 10 {first:.1} ms, last 10 {last:.1} ms",
-                    batch.len()
+                    "median of {} creations; first 10 {first:.1} ms, last 10 {last:.1} ms{}",
+                    batch.len(),
+                    distributed_note(&seeded.distribute_ms)
                 ),
             });
         }
@@ -375,4 +376,16 @@ pub(super) fn fetch_body(addr: SocketAddr, target: &Target) -> Option<Vec<u8>> {
         r.read_exact(&mut body).await.ok()?;
         Some(body)
     })
+}
+
+/// On Citus: how long moving each new schema to a worker took (after the creation's commit).
+fn distributed_note(ms: &[f64]) -> String {
+    if ms.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; then distributed to a worker (after the response) in median {:.1} ms",
+            median(ms)
+        )
+    }
 }

@@ -26,6 +26,8 @@ pub(super) struct Seeded {
     pub(super) tenants: Vec<Target>,
     /// Creation time of each tenant, ms.
     pub(super) create_ms: Vec<f64>,
+    /// On Citus: time to distribute each new schema to a worker after its creation, ms.
+    pub(super) distribute_ms: Vec<f64>,
     pub(super) personal_uuid: String,
 }
 
@@ -143,6 +145,7 @@ pub(super) fn seed_base(
         token,
         tenants: Vec::new(),
         create_ms: Vec::new(),
+        distribute_ms: Vec::new(),
         personal_uuid,
     })
 }
@@ -203,6 +206,13 @@ pub(super) fn grow_tenants(
             .push(started.elapsed().as_secs_f64() * 1000.0);
         let schema = SchemaName::from_stored(&org.schema_name)
             .ok_or_else(|| anyhow::anyhow!("bad schema"))?;
+        // What a server does right after the response (Citus only; a no-op otherwise).
+        let started = Instant::now();
+        if crate::tenancy::citus::distribute_new(&mut provisioning_conn, &schema)? {
+            seeded
+                .distribute_ms
+                .push(started.elapsed().as_secs_f64() * 1000.0);
+        }
         let email = format!("creator-{n:05}@bench.plio.local");
         let creator = user::insert(
             &mut conn,
