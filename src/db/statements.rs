@@ -44,7 +44,7 @@ pub fn split(sql: &str) -> Vec<&str> {
             }
             b'$' => {
                 if let Some(tag_end) = dollar_tag(bytes, i) {
-                    let tag = &bytes[i..=tag_end];
+                    let tag = bytes.get(i..=tag_end).unwrap_or_default();
                     i = find(bytes, tag_end + 1, tag).map_or(bytes.len(), |e| e + tag.len());
                 } else {
                     i += 1;
@@ -68,6 +68,9 @@ pub fn split(sql: &str) -> Vec<&str> {
 }
 
 fn find(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return None;
+    }
     hay.get(from..)?
         .windows(needle.len())
         .position(|w| w == needle)
@@ -78,10 +81,10 @@ fn find(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
 fn block_comment_end(bytes: &[u8], mut i: usize) -> usize {
     let mut depth = 0usize;
     while i < bytes.len() {
-        if bytes[i..].starts_with(b"/*") {
+        if bytes.get(i..).is_some_and(|r| r.starts_with(b"/*")) {
             depth += 1;
             i += 2;
-        } else if bytes[i..].starts_with(b"*/") {
+        } else if bytes.get(i..).is_some_and(|r| r.starts_with(b"*/")) {
             depth -= 1;
             i += 2;
             if depth == 0 {
