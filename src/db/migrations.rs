@@ -11,7 +11,7 @@ use diesel::pg::{Pg, PgConnection};
 use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-use crate::db::statements::{self, OneStatementAtATime};
+use crate::db::statements::OneStatementAtATime;
 use crate::db::{set_scope, Scope};
 use crate::tenant::SchemaName;
 
@@ -56,10 +56,14 @@ pub fn script_version() -> Option<&'static str> {
 
 /// Builds the tables of a new, empty `schema` inside the caller's transaction: the current
 /// schema from [`TENANT_SCRIPT`] and the record of the migrations it includes, exactly as
-/// diesel keeps it (its own table, one row per version), one statement per round trip (see
-/// [`statements`]: a Citus worker refuses several commands in one text); then any newer
+/// diesel keeps it (its own table, one row per version), in one round trip; then any newer
 /// migration through the harness (only when the script was not brought up to date). Returns
 /// the versions recorded.
+///
+/// One batch is safe on Citus too: tenant creation builds the schema with schema-based
+/// sharding off (coordinator-local tables: nothing is forwarded to a worker) and distributes
+/// it after the commit. Migrations of existing schemas, which may live on a worker, go one
+/// statement per round trip (`db::statements`).
 pub fn create_tenant_schema(
     conn: &mut PgConnection,
     schema: &SchemaName,
@@ -86,7 +90,7 @@ pub fn create_tenant_schema(
         rows.join(", ")
     );
     set_scope::<anyhow::Error>(conn, &Scope::Schema(schema.clone()))?;
-    statements::execute(conn, &batch)?;
+    diesel::connection::SimpleConnection::batch_execute(conn, &batch)?;
     let mut recorded: Vec<String> = included.into_iter().cloned().collect();
     if script != latest_tenant_version() {
         recorded.extend(apply_tenant(conn, schema)?);
