@@ -11,8 +11,8 @@ impl Cache {
     ) -> anyhow::Result<Vec<String>> {
         match &self.inner.backend {
             Backend::Redis(r) => {
-                let scan = r.scan(&self.inner.keys.pattern(schema, kind));
-                let mut keys = self.bounded(scan).await?;
+                let pattern = self.inner.keys.pattern(schema, kind);
+                let mut keys = self.bounded(r.scan(&pattern)).await?;
                 keys.retain(|k| self.inner.keys.parse(k).is_some());
                 keys.sort();
                 Ok(keys)
