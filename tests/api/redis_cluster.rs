@@ -454,7 +454,10 @@ async fn two_servers_sharing_a_cluster_never_serve_a_stale_read() {
             name.as_str(),
             "detail, round {round}"
         );
-        assert_eq!(names(&reader.get("/api/v1/plios/").await.1), vec![name.clone()]);
+        assert_eq!(
+            names(&reader.get("/api/v1/plios/").await.1),
+            vec![name.clone()]
+        );
         // Cached again by the reader; the next write must reach it too.
         assert_eq!(reader.get(&path).await.1["name"], name.as_str());
     }
