@@ -96,6 +96,10 @@ impl RedisBackend {
     /// One MGET for the whole cache's generation, then the entries, their versions, their
     /// tenants' generations and their stamps. An entry stamped with other generations than
     /// the current ones (cleared since) is a miss.
+    /// On a cluster the client sends it as one MGET per slot, at once: an entry, its version,
+    /// stamp and tenant generation are still read together, the whole cache's generation a
+    /// moment apart; a read that began after a whole clear was answered sees the new
+    /// generation, so it serves nothing stored before.
     pub async fn get_many(
         &self,
         ks: &KeySpace,
