@@ -8,7 +8,8 @@
 //! holds one multiplexed connection per node and routes each command by its keys' slots.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use deadpool_redis::redis::aio::{ConnectionLike, MultiplexedConnection};
 use deadpool_redis::redis::cluster_async::ClusterConnection;
@@ -59,10 +60,57 @@ enum Pools {
     Cluster(deadpool_redis::cluster::Pool),
 }
 
+impl Pools {
+    async fn connect(&self) -> RedisResult<Link> {
+        Ok(match self {
+            Pools::Single(pool) => {
+                let object = pool.get().await.map_err(pool_error)?;
+                Link::Single(deadpool_redis::Connection::take(object))
+            }
+            Pools::Cluster(pool) => {
+                let object = pool.get().await.map_err(pool_error)?;
+                Link::Cluster(deadpool_redis::cluster::Connection::take(object))
+            }
+        })
+    }
+}
+
+/// The longest a connection may take to open (in the background, see [`Links::get`]).
+const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
+
+struct Slot {
+    link: RwLock<Option<Link>>,
+    /// Held while a connection for this slot is being opened (one at a time).
+    opening: tokio::sync::Mutex<()>,
+}
+
+struct Shared {
+    pools: Pools,
+    slots: Vec<Slot>,
+}
+
+impl Shared {
+    /// The slot's connection, opened if there is none.
+    async fn open(&self, i: usize) -> RedisResult<Link> {
+        let slot = self
+            .slots
+            .get(i)
+            .ok_or_else(|| pool_error("no connection slots"))?;
+        let _one_at_a_time = slot.opening.lock().await;
+        if let Some(c) = slot.link.read().unwrap_or_else(|p| p.into_inner()).clone() {
+            return Ok(c);
+        }
+        let c = tokio::time::timeout(OPEN_TIMEOUT, self.pools.connect())
+            .await
+            .map_err(|_| pool_error("timed out opening a connection"))??;
+        *slot.link.write().unwrap_or_else(|p| p.into_inner()) = Some(c.clone());
+        Ok(c)
+    }
+}
+
 /// A few shared connections, opened on first use and replaced after a failure.
 pub(super) struct Links {
-    pools: Pools,
-    slots: Vec<RwLock<Option<Link>>>,
+    shared: Arc<Shared>,
     next: AtomicUsize,
 }
 
@@ -78,8 +126,8 @@ pub(super) struct Borrowed<'a> {
 impl Borrowed<'_> {
     /// Passes `result` on, dropping the connection if it is an error.
     pub(super) fn check<T>(&self, result: RedisResult<T>) -> RedisResult<T> {
-        if let (Err(_), Some(slot)) = (&result, self.links.slots.get(self.index)) {
-            *slot.write().unwrap_or_else(|p| p.into_inner()) = None;
+        if let (Err(_), Some(slot)) = (&result, self.links.shared.slots.get(self.index)) {
+            *slot.link.write().unwrap_or_else(|p| p.into_inner()) = None;
         }
         result
     }
@@ -113,43 +161,54 @@ impl Links {
     }
 
     fn with(pools: Pools, connections: usize) -> Self {
+        let slots = (0..connections)
+            .map(|_| Slot {
+                link: RwLock::new(None),
+                opening: tokio::sync::Mutex::new(()),
+            })
+            .collect();
         Self {
-            pools,
-            slots: (0..connections).map(|_| RwLock::new(None)).collect(),
+            shared: Arc::new(Shared { pools, slots }),
             next: AtomicUsize::new(0),
         }
     }
 
     /// Drops every shared connection (after a timeout: a connection may be stuck).
     pub(super) fn reset(&self) {
-        for slot in &self.slots {
-            *slot.write().unwrap_or_else(|p| p.into_inner()) = None;
+        for slot in &self.shared.slots {
+            *slot.link.write().unwrap_or_else(|p| p.into_inner()) = None;
         }
     }
 
     /// A shared connection and its slot (to report it broken).
+    ///
+    /// A missing connection is opened by a task of its own, which the caller awaits: a caller
+    /// that gives up (its request's cache budget spent) leaves it to finish, and the next call
+    /// finds it ready. Opening a cluster connection takes several round trips (CLUSTER SLOTS,
+    /// then a connection to each node), more than a busy server may fit in the budget of one
+    /// request; inside the request it was abandoned and restarted by every request after.
     pub(super) async fn get(&self) -> RedisResult<Borrowed<'_>> {
-        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len().max(1);
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.shared.slots.len().max(1);
         let slot = self
+            .shared
             .slots
             .get(i)
             .ok_or_else(|| pool_error("no connection slots"))?;
-        let existing = slot.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let existing = slot.link.read().unwrap_or_else(|p| p.into_inner()).clone();
         let conn = match existing {
             Some(c) => c,
+            // Another call is opening it: wait for that one (no queue of openers behind a
+            // server that does not answer).
+            None if slot.opening.try_lock().is_err() => {
+                let _opened = slot.opening.lock().await;
+                let link = slot.link.read().unwrap_or_else(|p| p.into_inner()).clone();
+                link.ok_or_else(|| pool_error("could not open a connection"))?
+            }
             None => {
-                let c = match &self.pools {
-                    Pools::Single(pool) => {
-                        let object = pool.get().await.map_err(pool_error)?;
-                        Link::Single(deadpool_redis::Connection::take(object))
-                    }
-                    Pools::Cluster(pool) => {
-                        let object = pool.get().await.map_err(pool_error)?;
-                        Link::Cluster(deadpool_redis::cluster::Connection::take(object))
-                    }
-                };
-                *slot.write().unwrap_or_else(|p| p.into_inner()) = Some(c.clone());
-                c
+                let shared = self.shared.clone();
+                tokio::spawn(async move { shared.open(i).await })
+                    .await
+                    .map_err(pool_error)??
             }
         };
         Ok(Borrowed {
