@@ -6,6 +6,14 @@
 //! stamps (the generations an entry was stored under), `{prefix}:_tg:{schema}` per-tenant
 //! generations, `{prefix}:_g` the generation of the whole cache, `{prefix}:_idx:{schema}`
 //! per-tenant key indexes.
+//!
+//! On a Redis Cluster ([`KeySpace::cluster`]) the schema is wrapped in a hash tag, so that
+//! every key of one tenant hashes to one slot: `plio:{acme}:plio:17`, `plio:_v:{acme}:plio:17`,
+//! `plio:_s:{acme}:plio:17`, `plio:_tg:{acme}`, `plio:_idx:{acme}`. The whole cache's
+//! generation joins the `public` slot (`plio:_g:{public}`), where the global entities (users)
+//! and the personal workspace live, so a read of a plio and its creator touches two slots
+//! (docs/decisions.md, "Redis Cluster: one hash tag per tenant"). A single Redis keeps the
+//! untagged keys byte for byte, so an older release can share it.
 
 use std::fmt;
 
@@ -132,10 +140,11 @@ impl EntryKey {
     }
 }
 
-/// Renders keys under one prefix.
+/// Renders keys under one prefix, for a single Redis or (hash-tagged) for a Redis Cluster.
 #[derive(Clone, Debug)]
 pub struct KeySpace {
     prefix: String,
+    cluster: bool,
 }
 
 /// Every Redis key one entry involves.
@@ -155,32 +164,62 @@ pub struct Rendered {
 }
 
 impl KeySpace {
-    /// Keys under `prefix` (CACHE_KEY_PREFIX).
+    /// Keys under `prefix` (CACHE_KEY_PREFIX) on a single Redis: SPEC 6.2's format as it is.
     pub fn new(prefix: &str) -> Self {
         Self {
             prefix: prefix.to_string(),
+            cluster: false,
         }
     }
 
-    /// `{prefix}:{schema}:{kind}:{id}`.
-    pub fn entry(&self, key: &EntryKey) -> String {
-        format!("{}:{}:{}:{}", self.prefix, key.schema, key.kind, key.id)
+    /// Keys under `prefix` on a Redis Cluster: the schema becomes a hash tag (`{schema}`).
+    pub fn cluster(prefix: &str) -> Self {
+        Self {
+            prefix: prefix.to_string(),
+            cluster: true,
+        }
     }
 
-    /// All keys of one entry.
+    /// Whether keys carry hash tags (Redis Cluster).
+    pub fn is_cluster(&self) -> bool {
+        self.cluster
+    }
+
+    /// The schema segment: `acme`, or `{acme}` on a cluster.
+    fn schema_part(&self, schema: &str) -> String {
+        if self.cluster {
+            format!("{{{schema}}}")
+        } else {
+            schema.to_string()
+        }
+    }
+
+    /// `{prefix}:{schema}:{kind}:{id}` (`{prefix}:{{schema}}:{kind}:{id}` on a cluster).
+    pub fn entry(&self, key: &EntryKey) -> String {
+        let schema = self.schema_part(key.schema.as_str());
+        format!("{}:{schema}:{}:{}", self.prefix, key.kind, key.id)
+    }
+
+    /// All keys of one entry (on a cluster, all in its tenant's slot).
     pub fn render(&self, key: &EntryKey) -> Rendered {
+        let schema = self.schema_part(key.schema.as_str());
         Rendered {
             entry: self.entry(key),
-            version: format!("{}:_v:{}:{}:{}", self.prefix, key.schema, key.kind, key.id),
+            version: format!("{}:_v:{schema}:{}:{}", self.prefix, key.kind, key.id),
             tenant_gen: self.tenant_gen(key.schema.as_str()),
             tenant_index: self.tenant_index(key.schema.as_str()),
-            stamp: format!("{}:_s:{}:{}:{}", self.prefix, key.schema, key.kind, key.id),
+            stamp: format!("{}:_s:{schema}:{}:{}", self.prefix, key.kind, key.id),
         }
     }
 
-    /// The generation of the whole cache (bumped to clear everything at once).
+    /// The generation of the whole cache (bumped to clear everything at once); on a cluster
+    /// in the `public` slot.
     pub fn global_gen(&self) -> String {
-        format!("{}:_g", self.prefix)
+        if self.cluster {
+            format!("{}:_g:{{{}}}", self.prefix, SchemaName::public())
+        } else {
+            format!("{}:_g", self.prefix)
+        }
     }
 
     /// The common prefix of version keys.
@@ -190,20 +229,26 @@ impl KeySpace {
 
     /// The generation counter of a tenant.
     pub fn tenant_gen(&self, schema: &str) -> String {
-        format!("{}:_tg:{schema}", self.prefix)
+        format!("{}:_tg:{}", self.prefix, self.schema_part(schema))
+    }
+
+    /// The common prefix of tenant generation keys.
+    pub fn tenant_gen_prefix(&self) -> String {
+        format!("{}:_tg:", self.prefix)
     }
 
     /// The key index of a tenant.
     pub fn tenant_index(&self, schema: &str) -> String {
-        format!("{}:_idx:{schema}", self.prefix)
+        format!("{}:_idx:{}", self.prefix, self.schema_part(schema))
     }
 
-    /// A SCAN pattern for entries, optionally of one schema and/or kind.
+    /// A SCAN pattern for entries, optionally of one schema and/or kind. (Braces are plain
+    /// characters in a Redis glob; a pattern naming one tag is scanned in that slot only.)
     pub fn pattern(&self, schema: Option<&str>, kind: Option<Kind>) -> String {
         format!(
             "{}:{}:{}:*",
             self.prefix,
-            schema.unwrap_or("[a-z]*"),
+            self.schema_part(schema.unwrap_or("[a-z]*")),
             kind.map_or("*", Kind::as_str)
         )
     }
@@ -213,12 +258,19 @@ impl KeySpace {
         format!("{}:*", self.prefix)
     }
 
-    /// Splits an entry key into (schema, kind, id); `None` for bookkeeping or foreign keys.
+    /// Splits an entry key into (schema, kind, id), the schema without its hash tag's
+    /// braces; `None` for bookkeeping or foreign keys.
     pub fn parse<'a>(&self, key: &'a str) -> Option<(&'a str, &'a str, &'a str)> {
         let rest = key.strip_prefix(&self.prefix)?.strip_prefix(':')?;
-        let mut parts = rest.splitn(3, ':');
-        let (schema, kind, id) = (parts.next()?, parts.next()?, parts.next()?);
-        if schema.starts_with('_') || id.contains(':') {
+        let (schema, rest) = if self.cluster {
+            let rest = rest.strip_prefix('{')?;
+            let end = rest.find('}')?;
+            (rest.get(..end)?, rest.get(end + 1..)?.strip_prefix(':')?)
+        } else {
+            rest.split_once(':')?
+        };
+        let (kind, id) = rest.split_once(':')?;
+        if schema.is_empty() || schema.starts_with('_') || id.contains(':') {
             return None;
         }
         Some((schema, kind, id))
@@ -226,44 +278,5 @@ impl KeySpace {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_follow_the_spec_format() {
-        let ks = KeySpace::new("plio");
-        let schema = SchemaName::for_new_tenant("avantifellows").expect("valid");
-        let key = EntryKey::new(schema, Kind::Plio, 17);
-        assert_eq!(ks.entry(&key), "plio:avantifellows:plio:17");
-        let user = EntryKey::new(SchemaName::public(), Kind::User, 42);
-        assert_eq!(ks.entry(&user), "plio:public:user:42");
-        assert_eq!(
-            ks.parse("plio:public:user:42"),
-            Some(("public", "user", "42"))
-        );
-        assert_eq!(ks.parse("plio:_v:public:user:42"), None);
-        assert_eq!(ks.render(&user).version, "plio:_v:public:user:42");
-        assert_eq!(Kind::parse("plio"), Some(Kind::Plio));
-        assert_eq!(key.bus_name(), "avantifellows:plio:17");
-        assert_eq!(EntryKey::from_bus_name(&key.bus_name()), Some(key));
-        for bad in [
-            "x",
-            "avantifellows:plio",
-            "avantifellows:nope:1",
-            "a b:plio:1",
-            "public:user:x",
-        ] {
-            assert_eq!(EntryKey::from_bus_name(bad), None, "{bad}");
-        }
-    }
-
-    #[test]
-    fn stamps_and_the_global_generation_are_bookkeeping_keys() {
-        let ks = KeySpace::new("plio");
-        let user = EntryKey::new(SchemaName::public(), Kind::User, 42);
-        assert_eq!(ks.render(&user).stamp, "plio:_s:public:user:42");
-        assert_eq!(ks.global_gen(), "plio:_g");
-        assert_eq!(ks.parse("plio:_s:public:user:42"), None);
-        assert_eq!(ks.parse("plio:_g"), None);
-    }
-}
+#[path = "keys_tests.rs"]
+mod tests;

@@ -11,7 +11,8 @@ impl Cache {
     ) -> anyhow::Result<Vec<String>> {
         match &self.inner.backend {
             Backend::Redis(r) => {
-                let mut keys = r.scan(&self.inner.keys.pattern(schema, kind)).await?;
+                let pattern = self.inner.keys.pattern(schema, kind);
+                let mut keys = self.bounded(r.scan(&pattern)).await?;
                 keys.retain(|k| self.inner.keys.parse(k).is_some());
                 keys.sort();
                 Ok(keys)
@@ -23,8 +24,20 @@ impl Cache {
     /// (used memory, total keys in the Redis database).
     pub async fn server_summary(&self) -> anyhow::Result<(String, u64)> {
         match &self.inner.backend {
-            Backend::Redis(r) => Ok(r.server_summary().await?),
+            Backend::Redis(r) => self.bounded(r.server_summary()).await,
             _ => anyhow::bail!("not a Redis cache"),
+        }
+    }
+
+    /// A tool's call, bounded by the cache timeout (a cluster client waits on a frozen node
+    /// for as long as it is frozen).
+    async fn bounded<T>(
+        &self,
+        call: impl std::future::Future<Output = redis::RedisResult<T>>,
+    ) -> anyhow::Result<T> {
+        match tokio::time::timeout(self.inner.timeout, call).await {
+            Ok(result) => Ok(result?),
+            Err(_) => anyhow::bail!("Redis did not answer within {:?}", self.inner.timeout),
         }
     }
 

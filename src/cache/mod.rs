@@ -23,6 +23,8 @@ pub mod payloads;
 pub mod plio_index;
 mod read;
 pub mod redis;
+mod redis_cluster;
+mod redis_link;
 mod remote;
 mod replay;
 mod resilience;
@@ -111,8 +113,10 @@ pub enum Health {
 }
 
 impl Cache {
-    /// The cache configured by `CACHE_BACKEND` / `REDIS_URL` / TTL / timeout / prefix.
+    /// The cache configured by `CACHE_BACKEND` / `REDIS_URL` / `REDIS_CLUSTER_URLS` / TTL /
+    /// timeout / prefix.
     pub fn from_settings(s: &Settings) -> anyhow::Result<Self> {
+        let mut keys = KeySpace::new(&s.cache_key_prefix);
         let backend = match s.cache_backend {
             CacheBackend::None => Backend::None,
             CacheBackend::Memory => Backend::Memory(MemoryBackend::new(
@@ -120,16 +124,22 @@ impl Cache {
                 Duration::from_secs(s.cache_ttl_seconds),
             )),
             CacheBackend::Redis => {
-                let url = s
-                    .redis_url
-                    .as_deref()
-                    .ok_or_else(|| anyhow::anyhow!("CACHE_BACKEND=redis needs REDIS_URL"))?;
-                Backend::Redis(RedisBackend::new(url, (s.workers * 4).max(8))?)
+                let connections = (s.workers * 4).max(8);
+                match (&s.redis_cluster_urls, &s.redis_url) {
+                    (Some(urls), _) => {
+                        keys = KeySpace::cluster(&s.cache_key_prefix);
+                        Backend::Redis(RedisBackend::cluster(urls, connections)?)
+                    }
+                    (None, Some(url)) => Backend::Redis(RedisBackend::new(url, connections)?),
+                    (None, None) => {
+                        anyhow::bail!("CACHE_BACKEND=redis needs REDIS_URL or REDIS_CLUSTER_URLS")
+                    }
+                }
             }
         };
         Ok(Self::with_backend(
             backend,
-            &s.cache_key_prefix,
+            keys,
             Duration::from_secs(s.cache_ttl_seconds),
             Duration::from_millis(s.cache_timeout_ms),
         ))
@@ -139,7 +149,7 @@ impl Cache {
     pub fn memory(prefix: &str, capacity: u64, ttl: Duration) -> Self {
         Self::with_backend(
             Backend::Memory(MemoryBackend::new(capacity, ttl)),
-            prefix,
+            KeySpace::new(prefix),
             ttl,
             Duration::from_millis(50),
         )
@@ -154,7 +164,22 @@ impl Cache {
     ) -> anyhow::Result<Self> {
         Ok(Self::with_backend(
             Backend::Redis(RedisBackend::new(url, 16)?),
-            prefix,
+            KeySpace::new(prefix),
+            ttl,
+            timeout,
+        ))
+    }
+
+    /// A Redis Cluster cache (seed nodes `urls`) with explicit limits (tests, tools).
+    pub fn redis_cluster(
+        urls: &[String],
+        prefix: &str,
+        ttl: Duration,
+        timeout: Duration,
+    ) -> anyhow::Result<Self> {
+        Ok(Self::with_backend(
+            Backend::Redis(RedisBackend::cluster(urls, 16)?),
+            KeySpace::cluster(prefix),
             ttl,
             timeout,
         ))
@@ -164,17 +189,17 @@ impl Cache {
     pub fn none() -> Self {
         Self::with_backend(
             Backend::None,
-            "plio",
+            KeySpace::new("plio"),
             Duration::from_secs(1),
             Duration::from_millis(50),
         )
     }
 
-    fn with_backend(backend: Backend, prefix: &str, ttl: Duration, timeout: Duration) -> Self {
+    fn with_backend(backend: Backend, keys: KeySpace, ttl: Duration, timeout: Duration) -> Self {
         Self {
             inner: Arc::new(Inner {
                 backend,
-                keys: KeySpace::new(prefix),
+                keys,
                 ttl,
                 timeout,
                 stats: Stats::default(),

@@ -12,18 +12,19 @@
 //! Whole-tenant clear with removal ([`RedisBackend::clear_tenant`], for `plio cache clear`):
 //! the generation is incremented and the tenant's key index (a set maintained by the fill
 //! script) is unlinked: the cost depends on that tenant's keys only.
+//!
+//! On a Redis Cluster the keys of one tenant share a slot (hash tags, see [`super::keys`]);
+//! what differs there (fills and invalidations per tenant, SCAN per master) is in
+//! [`super::redis_cluster`], and the connections of both kinds in [`super::redis_link`].
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::RwLock;
-
-use deadpool_redis::redis::aio::MultiplexedConnection;
 use deadpool_redis::redis::{self, AsyncCommands, Script};
-use deadpool_redis::{Config, Pool, Runtime};
 
 use super::keys::{KeySpace, Rendered};
+use super::redis_cluster;
+use super::redis_link::{Link, Links};
 
 /// How long version keys outlive the invalidation that set them.
-const VERSION_TTL_SECS: i64 = 86_400;
+pub(super) const VERSION_TTL_SECS: i64 = 86_400;
 
 /// Stores each (entry, version, tenant gen, index, stamp, global gen) group whose tokens
 /// still match, stamped with the generations it is stored under.
@@ -51,100 +52,54 @@ return stored
 /// What a reader saw: the entry's version, its tenant's generation and the whole cache's.
 #[derive(Clone, Debug)]
 pub struct RedisToken {
-    version: String,
-    tenant_gen: String,
-    global_gen: String,
+    pub(super) version: String,
+    pub(super) tenant_gen: String,
+    pub(super) global_gen: String,
 }
 
-/// The Redis backend.
-///
-/// deadpool-redis creates the connections, but a checkout costs a round trip (its recycle
-/// check sends PING), which doubled the latency of a hit. Its connections are multiplexed
-/// (built to be shared by concurrent callers), so the backend takes a few out of the pool
-/// once, shares them round-robin, and replaces one from the pool when a call on it fails.
+/// The Redis backend, on a single server or a Redis Cluster.
 pub struct RedisBackend {
-    pool: Pool,
-    slots: Vec<RwLock<Option<MultiplexedConnection>>>,
-    next: AtomicUsize,
+    links: Links,
     fill: Script,
-}
-
-/// A connection borrowed from a slot; [`Slot::check`] drops the slot's connection when a
-/// call on it failed, so the next call opens a fresh one.
-struct Slot<'a> {
-    backend: &'a RedisBackend,
-    index: usize,
-    conn: MultiplexedConnection,
-}
-
-impl Slot<'_> {
-    fn check<T>(&self, result: RedisResult<T>) -> RedisResult<T> {
-        if let (Err(_), Some(slot)) = (&result, self.backend.slots.get(self.index)) {
-            *slot.write().unwrap_or_else(|p| p.into_inner()) = None;
-        }
-        result
-    }
+    cluster_fill: Script,
 }
 
 /// Result alias.
 pub type RedisResult<T> = Result<T, redis::RedisError>;
 
-fn pool_error(e: impl std::fmt::Display) -> redis::RedisError {
-    redis::RedisError::from((redis::ErrorKind::IoError, "redis pool", e.to_string()))
-}
-
 impl RedisBackend {
     /// A backend for `url` sharing `connections` multiplexed connections (none is made
     /// until first use).
     pub fn new(url: &str, connections: usize) -> anyhow::Result<Self> {
-        let connections = connections.clamp(1, 64);
-        let mut cfg = Config::from_url(url);
-        cfg.pool = Some(deadpool_redis::PoolConfig::new(connections + 2));
-        let pool = cfg
-            .create_pool(Some(Runtime::Tokio1))
-            .map_err(|e| anyhow::anyhow!("REDIS_URL: {e}"))?;
-        Ok(Self {
-            pool,
-            slots: (0..connections).map(|_| RwLock::new(None)).collect(),
-            next: AtomicUsize::new(0),
+        Ok(Self::with(Links::single(url, connections)?))
+    }
+
+    /// A backend for the Redis Cluster whose seed nodes are `urls`, sharing `connections`
+    /// cluster connections.
+    pub fn cluster(urls: &[String], connections: usize) -> anyhow::Result<Self> {
+        Ok(Self::with(Links::cluster(urls, connections)?))
+    }
+
+    fn with(links: Links) -> Self {
+        Self {
+            links,
             fill: Script::new(FILL_SCRIPT),
-        })
+            cluster_fill: Script::new(redis_cluster::FILL_SCRIPT),
+        }
     }
 
     /// Drops every shared connection (after a timeout: a connection may be stuck).
     pub fn reset(&self) {
-        for slot in &self.slots {
-            *slot.write().unwrap_or_else(|p| p.into_inner()) = None;
-        }
-    }
-
-    /// A shared connection and its slot (to report it broken).
-    async fn conn(&self) -> RedisResult<Slot<'_>> {
-        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len().max(1);
-        let slot = self
-            .slots
-            .get(i)
-            .ok_or_else(|| pool_error("no connection slots"))?;
-        let existing = slot.read().unwrap_or_else(|p| p.into_inner()).clone();
-        let conn = match existing {
-            Some(c) => c,
-            None => {
-                let object = self.pool.get().await.map_err(pool_error)?;
-                let c = deadpool_redis::Connection::take(object);
-                *slot.write().unwrap_or_else(|p| p.into_inner()) = Some(c.clone());
-                c
-            }
-        };
-        Ok(Slot {
-            backend: self,
-            index: i,
-            conn,
-        })
+        self.links.reset();
     }
 
     /// One MGET for the whole cache's generation, then the entries, their versions, their
     /// tenants' generations and their stamps. An entry stamped with other generations than
     /// the current ones (cleared since) is a miss.
+    /// On a cluster the client sends it as one MGET per slot, at once: an entry, its version,
+    /// stamp and tenant generation are still read together, the whole cache's generation a
+    /// moment apart; a read that began after a whole clear was answered sees the new
+    /// generation, so it serves nothing stored before.
     pub async fn get_many(
         &self,
         ks: &KeySpace,
@@ -158,7 +113,7 @@ impl RedisBackend {
                 .arg(&k.tenant_gen)
                 .arg(&k.stamp);
         }
-        let mut slot = self.conn().await?;
+        let mut slot = self.links.get().await?;
         let result = cmd.query_async::<Vec<Option<String>>>(&mut slot.conn).await;
         let mut values = slot.check(result)?.into_iter();
         let global_gen = values.next().flatten().unwrap_or_else(|| "0".into());
@@ -181,8 +136,8 @@ impl RedisBackend {
             .collect())
     }
 
-    /// Stores the values whose tokens still match, in one script call; returns, per item,
-    /// whether it was stored.
+    /// Stores the values whose tokens still match, in one script call (on a cluster, one per
+    /// tenant); returns, per item, whether it was stored.
     pub async fn set_many(
         &self,
         ks: &KeySpace,
@@ -191,6 +146,11 @@ impl RedisBackend {
     ) -> RedisResult<Vec<bool>> {
         if items.is_empty() {
             return Ok(Vec::new());
+        }
+        let mut slot = self.links.get().await?;
+        if let Link::Cluster(_) = &slot.conn {
+            let result = redis_cluster::set_many(&slot.conn, &self.cluster_fill, items, ttl_secs);
+            return slot.check(result.await);
         }
         let global_gen = ks.global_gen();
         let mut inv = self.fill.prepare_invoke();
@@ -207,16 +167,21 @@ impl RedisBackend {
                 .arg(&token.tenant_gen)
                 .arg(&token.global_gen);
         }
-        let mut slot = self.conn().await?;
         let result = inv.invoke_async::<Vec<i64>>(&mut slot.conn).await;
         Ok(slot.check(result)?.into_iter().map(|s| s == 1).collect())
     }
 
-    /// Bumps the versions and removes the entries, atomically (MULTI).
+    /// Bumps the versions and removes the entries, atomically (MULTI; on a cluster, one per
+    /// tenant).
     pub async fn invalidate(&self, keys: &[Rendered]) -> RedisResult<()> {
         if keys.is_empty() {
             return Ok(());
         }
+        let slot = self.links.get().await?;
+        if let Link::Cluster(_) = &slot.conn {
+            return slot.check(redis_cluster::invalidate(&slot.conn, keys).await);
+        }
+        let mut slot = slot;
         let mut pipe = redis::pipe();
         pipe.atomic();
         for k in keys {
@@ -227,7 +192,6 @@ impl RedisBackend {
                 .unlink(&k.entry)
                 .ignore();
         }
-        let mut slot = self.conn().await?;
         let result = pipe.query_async::<()>(&mut slot.conn).await;
         slot.check(result)
     }
@@ -238,18 +202,21 @@ impl RedisBackend {
         if schemas.is_empty() {
             return Ok(());
         }
+        let mut slot = self.links.get().await?;
+        if let Link::Cluster(_) = &slot.conn {
+            return slot.check(redis_cluster::bump_tenants(&slot.conn, ks, schemas).await);
+        }
         let mut pipe = redis::pipe();
         for schema in schemas {
             pipe.incr(ks.tenant_gen(schema), 1).ignore();
         }
-        let mut slot = self.conn().await?;
         let result = pipe.query_async::<()>(&mut slot.conn).await;
         slot.check(result)
     }
 
     /// Clears the whole cache in one O(1) command: its generation is incremented.
     pub async fn bump_global(&self, ks: &KeySpace) -> RedisResult<()> {
-        let mut slot = self.conn().await?;
+        let mut slot = self.links.get().await?;
         let result = slot.conn.incr::<_, _, i64>(ks.global_gen(), 1).await;
         slot.check(result).map(|_| ())
     }
@@ -258,7 +225,7 @@ impl RedisBackend {
     pub async fn clear_tenant(&self, ks: &KeySpace, schema: &str) -> RedisResult<u64> {
         let index = ks.tenant_index(schema);
         let gen = ks.tenant_gen(schema);
-        let mut slot = self.conn().await?;
+        let mut slot = self.links.get().await?;
         let result = async {
             let conn = &mut slot.conn;
             let _: i64 = conn.incr(&gen, 1).await?;
@@ -275,9 +242,14 @@ impl RedisBackend {
         slot.check(result)
     }
 
-    /// Lists keys matching a pattern (SCAN; for tools, not for request paths).
+    /// Lists keys matching a pattern (SCAN, on a cluster on every master; for tools, not for
+    /// request paths).
     pub async fn scan(&self, pattern: &str) -> RedisResult<Vec<String>> {
-        let mut slot = self.conn().await?;
+        let mut slot = self.links.get().await?;
+        if let Link::Cluster(c) = &mut slot.conn {
+            let result = redis_cluster::scan(&mut c.clone(), pattern).await;
+            return slot.check(result);
+        }
         let result = async {
             let mut cursor: u64 = 0;
             let mut out = Vec::new();
@@ -308,11 +280,13 @@ impl RedisBackend {
     pub async fn clear_all(&self, ks: &KeySpace) -> RedisResult<u64> {
         self.bump_global(ks).await?;
         let keys = self.scan(&ks.everything()).await?;
-        let gen_prefix = ks.tenant_gen("");
+        let gen_prefix = ks.tenant_gen_prefix();
         let version_prefix = ks.version_prefix();
         let global_gen = ks.global_gen();
-        let mut slot = self.conn().await?;
+        let mut slot = self.links.get().await?;
         let result = async {
+            // On a cluster: one INCR per generation (each in its tenant's slot), and UNLINKs
+            // the client splits per slot.
             let conn = &mut slot.conn;
             let mut doomed = Vec::new();
             for k in keys {
@@ -336,9 +310,14 @@ impl RedisBackend {
         slot.check(result)
     }
 
-    /// `INFO memory` used_memory_human, and the server's total key count.
+    /// `INFO memory` used_memory_human, and the server's total key count (on a cluster: of all
+    /// masters).
     pub async fn server_summary(&self) -> RedisResult<(String, u64)> {
-        let mut slot = self.conn().await?;
+        let mut slot = self.links.get().await?;
+        if let Link::Cluster(c) = &mut slot.conn {
+            let result = redis_cluster::summary(&mut c.clone()).await;
+            return slot.check(result);
+        }
         let result = async {
             let info: String = redis::cmd("INFO")
                 .arg("memory")

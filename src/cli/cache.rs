@@ -86,7 +86,7 @@ pub fn run(settings: &Settings, cmd: CacheCommand) -> anyhow::Result<ExitCode> {
     }
     if settings.cache_backend != CacheBackend::Redis {
         anyhow::bail!(
-            "CACHE_BACKEND is {:?}: that cache lives inside each server process and cannot be managed from the CLI; set REDIS_URL to manage the Redis cache",
+            "CACHE_BACKEND is {:?}: that cache lives inside each server process and cannot be managed from the CLI; set REDIS_URL or REDIS_CLUSTER_URLS to manage the Redis cache",
             settings.cache_backend
         );
     }

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use crate::tenant::validate_shortcode;
 
-use values::{err, parse_num};
+use values::{err, parse_num, redis_targets};
 pub use values::{CacheBackend, ConfigError, LogFormat, Secret, SmsDriver};
 
 /// All runtime settings (SPEC 7).
@@ -17,8 +17,10 @@ pub use values::{CacheBackend, ConfigError, LogFormat, Secret, SmsDriver};
 pub struct Settings {
     /// PostgreSQL connection URL.
     pub database_url: String,
-    /// Redis URL; `None` means the memory cache.
+    /// Redis URL of a single server; `None` means the memory cache (or a cluster).
     pub redis_url: Option<String>,
+    /// Seed nodes of a Redis Cluster (`REDIS_CLUSTER_URLS`, or `REDIS_URL=redis+cluster://…`).
+    pub redis_cluster_urls: Option<Vec<String>>,
     /// Selected cache backend.
     pub cache_backend: CacheBackend,
     /// Time to live of cache entries, seconds.
@@ -97,26 +99,20 @@ impl Settings {
                 "must start with postgres:// or postgresql://",
             ));
         }
-        let redis_url = get("REDIS_URL");
-        if let Some(url) = &redis_url {
-            if url.starts_with("rediss://") {
-                // The Redis client is built without TLS: say so now rather than fail later.
-                return Err(err(
-                    "REDIS_URL",
-                    "rediss:// (TLS) is not supported by this build; use redis:// on a private network or unix://",
-                ));
-            }
-            if !(url.starts_with("redis://") || url.starts_with("unix://")) {
-                return Err(err("REDIS_URL", "must start with redis:// or unix://"));
-            }
-        }
+        let (redis_url, redis_cluster_urls) = redis_targets(&get)?;
+        let redis = redis_url.is_some() || redis_cluster_urls.is_some();
         let cache_backend = match get("CACHE_BACKEND").as_deref().map(str::to_ascii_lowercase) {
-            None if redis_url.is_some() => CacheBackend::Redis,
+            None if redis => CacheBackend::Redis,
             None => CacheBackend::Memory,
             Some(v) => match v.as_str() {
                 "memory" => CacheBackend::Memory,
-                "redis" if redis_url.is_some() => CacheBackend::Redis,
-                "redis" => return Err(err("CACHE_BACKEND", "is redis but REDIS_URL is not set")),
+                "redis" if redis => CacheBackend::Redis,
+                "redis" => {
+                    return Err(err(
+                        "CACHE_BACKEND",
+                        "is redis but neither REDIS_URL nor REDIS_CLUSTER_URLS is set",
+                    ))
+                }
                 "none" => CacheBackend::None,
                 _ => return Err(err("CACHE_BACKEND", "must be one of memory, redis, none")),
             },
@@ -255,6 +251,7 @@ impl Settings {
         Ok(Self {
             database_url,
             redis_url,
+            redis_cluster_urls,
             cache_backend,
             cache_ttl_seconds,
             cache_timeout_ms,

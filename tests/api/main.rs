@@ -29,6 +29,7 @@ mod plios;
 mod pool;
 mod private_pg;
 mod redis_budget;
+mod redis_cluster;
 mod reports_csv;
 mod schema_drift;
 mod sweep;

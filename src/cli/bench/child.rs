@@ -50,10 +50,12 @@ impl Server {
             Some((redis_url, prefix)) => command
                 .env("CACHE_BACKEND", "redis")
                 .env("REDIS_URL", redis_url)
+                .env_remove("REDIS_CLUSTER_URLS")
                 .env("CACHE_KEY_PREFIX", prefix),
             None => command
                 .env("CACHE_BACKEND", "memory")
-                .env_remove("REDIS_URL"),
+                .env_remove("REDIS_URL")
+                .env_remove("REDIS_CLUSTER_URLS"),
         };
         match options.log {
             Some(path) => command

@@ -49,10 +49,15 @@ pub struct BenchArgs {
     /// Redis for the redis scenarios (default: REDIS_URL, else redis://127.0.0.1:6379).
     #[arg(long)]
     pub redis_url: Option<String>,
+    /// Seed nodes of a Redis Cluster (redis://h:p,redis://h:p) to run the cached detail on it
+    /// too, as `detail-redis-cluster` (default: REDIS_CLUSTER_URLS, else not run).
+    #[arg(long, value_delimiter = ',')]
+    pub redis_cluster_urls: Vec<String>,
     /// Skip the scenarios that need Redis.
     #[arg(long)]
     pub no_redis: bool,
-    /// Only scenarios starting with these names (detail-memory, detail-redis, detail-none,
+    /// Only scenarios starting with these names (detail-memory, detail-redis (with
+    /// detail-redis-cluster), detail-none,
     /// detail-logged, play, list, session-create, write-mix, ceiling; burst-detail and
     /// burst-list run only when named here).
     #[arg(long, value_delimiter = ',')]
@@ -102,6 +107,11 @@ pub fn run(settings: &Settings, args: &BenchArgs) -> anyhow::Result<ExitCode> {
                 .unwrap_or_else(|| "redis://127.0.0.1:6379".into()),
         )
     };
+    let redis_cluster_urls = match (&args.redis_cluster_urls[..], args.no_redis) {
+        (_, true) => None,
+        ([], false) => settings.redis_cluster_urls.clone(),
+        (urls, false) => Some(urls.to_vec()),
+    };
     let cfg = BenchConfig {
         settings: settings.clone(),
         database_url: args.database_url.clone(),
@@ -111,6 +121,7 @@ pub fn run(settings: &Settings, args: &BenchArgs) -> anyhow::Result<ExitCode> {
         duration: Duration::from_secs_f64(args.duration),
         warmup: Duration::from_secs_f64(args.warmup),
         redis_url,
+        redis_cluster_urls,
         only: args.only.clone(),
         items: args.items,
         burst_connections: args.burst_connections,

@@ -26,6 +26,8 @@ pub struct BenchConfig {
     pub warmup: Duration,
     /// Redis for the redis scenarios.
     pub redis_url: Option<String>,
+    /// Seed nodes of a Redis Cluster for `detail-redis-cluster` (none: not run).
+    pub redis_cluster_urls: Option<Vec<String>>,
     /// Scenario names to run (empty = all).
     pub only: Vec<String>,
     /// Items (each with a question) per plio.

@@ -2,7 +2,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::load::{Req, Workload};
 use super::{affinity::*, report::*, seed::*, servers::*, workloads::*};
@@ -114,31 +113,29 @@ pub(super) fn run_on(cfg: &BenchConfig, url: &str, say: &dyn Fn(&str)) -> anyhow
             })
         };
 
-        let backends: Vec<(&str, CacheBackend)> = if round == 0 {
-            vec![
-                ("memory", CacheBackend::Memory),
-                ("redis", CacheBackend::Redis),
-                ("none", CacheBackend::None),
-            ]
-        } else {
-            vec![
-                ("memory", CacheBackend::Memory),
-                ("redis", CacheBackend::Redis),
-            ]
-        };
+        let mut backends = vec![("memory", CacheBackend::Memory)];
+        backends.push(("redis", CacheBackend::Redis));
+        if cfg.redis_cluster_urls.is_some() {
+            backends.push(("redis-cluster", CacheBackend::Redis));
+        }
+        if round == 0 {
+            backends.push(("none", CacheBackend::None));
+        }
         for (label, backend) in backends {
             let name = format!("detail-{label}");
+            let cluster = label == "redis-cluster";
             let needed = wants(cfg, &name)
-                || (round == 0 && backend == CacheBackend::Redis && wants(cfg, "write-mix"))
+                || (round == 0 && label == "redis" && wants(cfg, "write-mix"))
                 || (round == 0
                     && backend == CacheBackend::Memory
                     && (wants(cfg, "play") || wants(cfg, "list") || wants(cfg, "session-create")));
-            if !needed || (backend == CacheBackend::Redis && cfg.redis_url.is_none()) {
+            if !needed || (label == "redis" && cfg.redis_url.is_none()) {
                 continue;
             }
             let mut s = settings.clone();
             s.cache_backend = backend;
-            s.redis_url = cfg.redis_url.clone();
+            s.redis_url = cfg.redis_url.clone().filter(|_| !cluster);
+            s.redis_cluster_urls = cfg.redis_cluster_urls.clone().filter(|_| cluster);
             s.cache_key_prefix = redis_prefix.clone();
             let (addr, server) = match &cfg.target {
                 Some(t) => (t.parse()?, None),
@@ -195,7 +192,7 @@ pub(super) fn run_on(cfg: &BenchConfig, url: &str, say: &dyn Fn(&str)) -> anyhow
                     "POST /api/v1/sessions/, memory cache",
                 ));
             }
-            if round == 0 && backend == CacheBackend::Redis && wants(cfg, "write-mix") {
+            if round == 0 && label == "redis" && wants(cfg, "write-mix") {
                 say("running write-mix (10% PATCH, 90% GET of detail and list, stale check)");
                 let writers = (cfg.concurrency / 10).clamp(1, targets.len());
                 let w = Arc::new(WriteMix::new(targets[..writers].to_vec()));
@@ -258,7 +255,7 @@ pub(super) fn run_on(cfg: &BenchConfig, url: &str, say: &dyn Fn(&str)) -> anyhow
     for row in &mut report.rows {
         let ceiling = match row.scenario.as_str() {
             "detail-memory" | "detail-none" | "detail-logged" | "play" | "list" => ceilings.0,
-            "detail-redis" | "write-mix" => ceilings.1,
+            "detail-redis" | "detail-redis-cluster" | "write-mix" => ceilings.1,
             _ => None,
         };
         row.of_ceiling = ceiling.map(|c| row.rps / c.max(1e-9));
@@ -287,22 +284,7 @@ pub(super) fn run_on(cfg: &BenchConfig, url: &str, say: &dyn Fn(&str)) -> anyhow
             };
         }
     }
-    if let Some(url) = &cfg.redis_url {
-        let cleanup = crate::cache::Cache::redis(
-            url,
-            &redis_prefix,
-            Duration::from_secs(1),
-            Duration::from_secs(10),
-        );
-        if let Ok(c) = cleanup {
-            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                rt.block_on(c.clear_all());
-            }
-        }
-    }
+    clear_bench_keys(cfg, &redis_prefix);
     Ok(report)
 }
 

@@ -1,9 +1,11 @@
 //! Seeding the benchmark database: tenants, a realistic plio, users and tokens.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use super::report::BenchConfig;
+use crate::cache::Cache;
 use crate::config::Settings;
 use crate::db::models::content::{Image, Item, Plio, PlioGraph, Question, Video};
 use crate::db::models::{role, user};
@@ -248,4 +250,26 @@ pub(super) fn grow_tenants(
         }
     }
     Ok(())
+}
+
+/// Removes the benchmark's cache entries from Redis (and the Redis Cluster, if one was used).
+pub(super) fn clear_bench_keys(cfg: &BenchConfig, prefix: &str) {
+    let (ttl, timeout) = (Duration::from_secs(1), Duration::from_secs(10));
+    let caches = [
+        cfg.redis_url
+            .as_ref()
+            .and_then(|url| Cache::redis(url, prefix, ttl, timeout).ok()),
+        cfg.redis_cluster_urls
+            .as_ref()
+            .and_then(|urls| Cache::redis_cluster(urls, prefix, ttl, timeout).ok()),
+    ];
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return;
+    };
+    for cache in caches.into_iter().flatten() {
+        rt.block_on(cache.clear_all());
+    }
 }
