@@ -13,9 +13,10 @@ use crate::tenant::SchemaName;
 /// Where the shared tables of `public` live.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum SharedArg {
-    /// Regular tables on the coordinator (default; docs/decisions.md).
+    /// Regular tables on the coordinator: a shared write touches one node, joins with tenant
+    /// tables are planned across nodes.
     Local,
-    /// Reference tables, copied to every node.
+    /// Reference tables, copied to every node (default; docs/decisions.md).
     Reference,
 }
 
@@ -28,7 +29,7 @@ pub enum CitusCommand {
     /// schema-based sharding on, shared tables local or reference.
     Setup {
         /// What the shared tables of `public` should be.
-        #[arg(long, value_enum, default_value_t = SharedArg::Local)]
+        #[arg(long, value_enum, default_value_t = SharedArg::Reference)]
         shared_tables: SharedArg,
     },
     /// Distribute the schemas of tenants created before schema-based sharding was on.

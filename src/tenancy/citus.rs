@@ -15,10 +15,12 @@ use crate::tenant::SchemaName;
 /// What the shared tables of `public` are on a Citus cluster (docs/decisions.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SharedTables {
-    /// Regular tables on the coordinator (the default): a shared write touches one node.
+    /// Regular tables on the coordinator: a shared write touches one node, but a tenant
+    /// query joining them is planned across nodes.
     Local,
-    /// Reference tables copied to every node: joins with them run on the workers, but every
-    /// shared write (a token, a login) is a distributed transaction over all nodes.
+    /// Reference tables copied to every node (plio's default): joins with them run on the
+    /// tenant's worker; every shared write (a token, a login) is a distributed transaction
+    /// over all nodes.
     Reference,
 }
 

@@ -345,39 +345,42 @@ async fn a_schema_behind_migrates_one_statement_at_a_time() {
 
 #[actix_web::test]
 #[ignore = "needs a Citus coordinator in PLIO_CITUS_URL (CI's Citus lane)"]
-async fn shared_tables_can_be_reference_tables_and_back() {
+async fn shared_tables_can_be_local_tables_and_back_to_reference_tables() {
     let _exclusive = SHARED_TABLES.write().await;
     let app = app();
-    let out = cli(&["citus", "setup", "--shared-tables", "reference"]);
-    assert!(out.status.success(), "{}", text(&out));
-    let status = citus::status(&mut conn()).unwrap();
     let shared = citus::shared_tables(&mut conn()).unwrap();
     assert!(shared.iter().any(|t| t == "user"), "{shared:?}");
+    // The default (setup without a flag, as `prepared` ran it): reference tables.
+    let status = citus::status(&mut conn()).unwrap();
     assert_eq!(status.reference_tables.len(), shared.len(), "{status:?}");
-    // Tenant creation, logins and content work with the shared tables on every node.
-    let t = unique("ref");
-    let org = app.create_tenant(&t).await;
-    let (me, token) = app.create_user(&format!("{}@citus.test", unique("r")), false);
-    app.add_member(me, org["id"].as_i64().unwrap() as i32, "org-admin");
-    let c = Caller::new(&app, Some(&token), Some(&t));
-    let plio = c.make_plio("Reference", true, 1).await;
-    assert_eq!(
-        c.get(&format!("/api/v1/plios/{}/", uuid(&plio))).await.0,
-        200
-    );
-    // Idempotent, then back to the default.
-    let out = cli(&["citus", "setup", "--shared-tables", "reference"]);
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("0 made now"),
-        "{}",
-        text(&out)
-    );
-    let out = cli(&["citus", "setup"]);
+    let out = cli(&["citus", "setup", "--shared-tables", "local"]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(citus::status(&mut conn())
         .unwrap()
         .reference_tables
         .is_empty());
+    // Tenant creation, logins and content work with the shared tables on the coordinator.
+    let t = unique("loc");
+    let org = app.create_tenant(&t).await;
+    let (me, token) = app.create_user(&format!("{}@citus.test", unique("r")), false);
+    app.add_member(me, org["id"].as_i64().unwrap() as i32, "org-admin");
+    let c = Caller::new(&app, Some(&token), Some(&t));
+    let plio = c.make_plio("Local", true, 1).await;
+    assert_eq!(
+        c.get(&format!("/api/v1/plios/{}/", uuid(&plio))).await.0,
+        200
+    );
+    // Back to the default, then idempotent.
+    let out = cli(&["citus", "setup"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = cli(&["citus", "setup"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("0 made now"),
+        "{}",
+        text(&out)
+    );
+    let status = citus::status(&mut conn()).unwrap();
+    assert_eq!(status.reference_tables.len(), shared.len(), "{status:?}");
 }
 
 /// A cluster of this test's own (`cluster.sh` on another base port), dropped at the end.
@@ -432,7 +435,8 @@ impl Drop for OwnCluster {
 /// SPEC 6.5 on Citus: with one worker stopped, its tenants' uncached requests get a fast 503
 /// `database_unavailable` (their cached reads still answer), every other tenant and the
 /// personal workspace are served as before (the breaker does not take the whole database
-/// down), and the tenants are back once the worker is.
+/// down), a login (a write to the shared reference tables, on every node) fails fast, and all
+/// is back once the worker is.
 #[actix_web::test]
 #[ignore = "needs the Citus bundle in PLIO_CITUS_DIR (CI's Citus lane)"]
 async fn a_stopped_worker_fails_its_tenants_fast_and_spares_the_others() {
@@ -450,6 +454,12 @@ async fn a_stopped_worker_fails_its_tenants_fast_and_spares_the_others() {
         None,
     )
     .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_plio"))
+        .args(["citus", "setup"])
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
     let app = spawn_on(TestDb::existing(&url), &[]);
     let (_, root) = app.superuser();
     // Tenants until each worker holds one.
@@ -522,6 +532,36 @@ async fn a_stopped_worker_fails_its_tenants_fast_and_spares_the_others() {
         200
     );
 
+    // A shared write (a token) needs every node: the shared tables are reference tables (the
+    // default, docs/decisions.md), written on all nodes at once. It fails fast too.
+    let reference = citus::status(&mut PgConnection::establish(&url).unwrap())
+        .unwrap()
+        .reference_tables;
+    assert!(
+        reference.iter().any(|t| t == "access_token"),
+        "{reference:?}"
+    );
+    let started = std::time::Instant::now();
+    let res = app
+        .client
+        .post(app.url("/auth/token/"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", crate::helpers::SUPERUSER_EMAIL),
+            ("password", crate::helpers::SUPERUSER_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let body: Value = res.json().await.unwrap_or(Value::Null);
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (503, Some("database_unavailable")),
+        "{body}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+
     cluster.worker(stopped_port, "start");
     let mut status = 0;
     for _ in 0..100 {
@@ -532,4 +572,16 @@ async fn a_stopped_worker_fails_its_tenants_fast_and_spares_the_others() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(status, 200, "back once the worker is");
+    let res = app
+        .client
+        .post(app.url("/auth/token/"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", crate::helpers::SUPERUSER_EMAIL),
+            ("password", crate::helpers::SUPERUSER_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "logins are back too");
 }
