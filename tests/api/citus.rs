@@ -2,7 +2,7 @@
 //! `PLIO_CITUS_URL` naming the coordinator's database (`../shared/citus/cluster.sh start`).
 //! Every test shares that one database, so each names its tenants and users uniquely.
 
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
@@ -48,18 +48,17 @@ fn cli(args: &[&str]) -> Output {
 }
 
 fn plio_env(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_plio"));
-    cmd.args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", citus_url())
-        .env("RUST_LOG", "warn")
-        .current_dir(std::env::temp_dir())
-        .stdin(Stdio::null());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("run plio")
+    crate::cli::plio_env(&TestDb::existing(&citus_url()), args, env)
+}
+
+/// A password grant as the seeded superuser.
+async fn login(app: &TestApp) -> reqwest::Response {
+    crate::auth::password_grant_form(
+        app,
+        crate::helpers::SUPERUSER_EMAIL,
+        crate::helpers::SUPERUSER_PASSWORD,
+    )
+    .await
 }
 
 /// A name no other test (or earlier run against the same cluster) uses.
@@ -542,17 +541,7 @@ async fn a_stopped_worker_fails_its_tenants_fast_and_spares_the_others() {
         "{reference:?}"
     );
     let started = std::time::Instant::now();
-    let res = app
-        .client
-        .post(app.url("/auth/token/"))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", crate::helpers::SUPERUSER_EMAIL),
-            ("password", crate::helpers::SUPERUSER_PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = login(&app).await;
     let status = res.status().as_u16();
     let body: Value = res.json().await.unwrap_or(Value::Null);
     assert_eq!(
@@ -572,16 +561,6 @@ async fn a_stopped_worker_fails_its_tenants_fast_and_spares_the_others() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(status, 200, "back once the worker is");
-    let res = app
-        .client
-        .post(app.url("/auth/token/"))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", crate::helpers::SUPERUSER_EMAIL),
-            ("password", crate::helpers::SUPERUSER_PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = login(&app).await;
     assert_eq!(res.status(), 200, "logins are back too");
 }
