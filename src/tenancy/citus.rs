@@ -310,16 +310,16 @@ pub fn try_distribute(conn: &mut PgConnection, schema: &SchemaName) -> anyhow::R
         return Ok(false);
     }
     conn.transaction(|conn| {
-        let distributed = names(
-            conn,
-            &format!(
-                "SELECT n.nspname::text AS name FROM pg_dist_schema s \
-                 JOIN pg_catalog.pg_namespace n ON n.oid = s.schemaid \
-                 WHERE n.nspname = '{}'",
-                schema.as_str()
-            ),
-        )?;
-        if !distributed.is_empty() {
+        // Gone (dropped meanwhile) or already distributed: nothing to do.
+        let state = diesel::sql_query(
+            "SELECT CASE WHEN n.oid IS NULL THEN 'missing' \
+             WHEN EXISTS (SELECT 1 FROM pg_dist_schema s WHERE s.schemaid = n.oid) \
+             THEN 'distributed' ELSE 'local' END AS name \
+             FROM (SELECT 1) one LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = $1",
+        )
+        .bind::<Text, _>(schema.as_str())
+        .load::<Name>(conn)?;
+        if state.first().is_none_or(|s| s.name != "local") {
             return Ok(false);
         }
         conn.batch_execute("SET LOCAL lock_timeout = '100ms'")?;
