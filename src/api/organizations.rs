@@ -143,8 +143,8 @@ pub async fn create_organization(
         .await?;
     registry.reload_async(&db).await;
     tracing::info!(shortcode = %created.shortcode, "organization created");
-    // On Citus: the new schema moves to a worker after the response (it serves from the
-    // coordinator meanwhile; provisioning::create_tenant).
+    // On Citus: the new schema moves to a worker right after the commit, in the background
+    // (it serves from the coordinator meanwhile; provisioning::create_tenant).
     if let Some(schema) = crate::tenant::SchemaName::from_stored(&created.schema_name) {
         actix_web::rt::spawn(distribute_in_background(db.get_ref().clone(), schema));
     }
@@ -157,10 +157,17 @@ async fn distribute_in_background(db: Database, schema: crate::tenant::SchemaNam
     use crate::tenancy::citus;
     let mut delays = citus::RETRY_DELAYS_MS.iter();
     loop {
-        let attempt = schema.clone();
-        let done = db
-            .shared(move |conn| citus::try_distribute(conn, &attempt).map_err(AppError::internal))
-            .await;
+        // Provisioning, not a request's unit of work: a raw pooled connection, so the move is
+        // its own top-level transaction (not a savepoint in a door's transaction), and no
+        // request's turn at the gate is taken for its duration.
+        let (db_ref, attempt) = (db.clone(), schema.clone());
+        let done = actix_web::web::block(move || -> anyhow::Result<bool> {
+            let mut conn = db_ref.connection()?;
+            citus::try_distribute(&mut conn, &attempt)
+        })
+        .await
+        .map_err(anyhow::Error::from)
+        .and_then(|r| r);
         match done {
             Ok(true) => {
                 tracing::info!(schema = %schema, "tenant schema distributed to a worker");
@@ -170,7 +177,7 @@ async fn distribute_in_background(db: Database, schema: crate::tenant::SchemaNam
             Err(e) => match delays.next() {
                 Some(ms) => actix_web::rt::time::sleep(std::time::Duration::from_millis(*ms)).await,
                 None => {
-                    tracing::warn!(schema = %schema, error = %e, "the tenant schema stays on the coordinator; plio citus distribute moves it");
+                    tracing::warn!(schema = %schema, error = %format!("{e:#}"), "the tenant schema stays on the coordinator; plio citus distribute moves it");
                     return;
                 }
             },

@@ -86,11 +86,17 @@ pub fn run(settings: &Settings, cmd: CitusCommand) -> anyhow::Result<ExitCode> {
                 .filter_map(|o| SchemaName::from_stored(&o.schema_name))
                 .collect();
             let done = citus::distribute(&mut conn, &schemas)?;
-            if done.is_empty() {
-                say!("every tenant schema is already distributed");
-            }
-            for schema in done {
+            for schema in &done.moved {
                 say!("distributed {schema}");
+            }
+            for (schema, error) in &done.failed {
+                eprintln!("could not distribute {schema}: {error}");
+            }
+            if !done.failed.is_empty() {
+                anyhow::bail!("{} tenant schema(s) not distributed", done.failed.len());
+            }
+            if done.moved.is_empty() {
+                say!("every tenant schema is already distributed");
             }
         }
     }

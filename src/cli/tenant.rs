@@ -65,12 +65,18 @@ pub fn run(settings: &Settings, cmd: TenantCommand) -> anyhow::Result<ExitCode> 
             );
             if let Some(schema) = SchemaName::from_stored(&org.schema_name) {
                 let started = Instant::now();
-                if crate::tenancy::citus::distribute_new(&mut conn, &schema)? {
-                    say!(
+                // The tenant exists whatever happens here: a failed move is a warning.
+                match crate::tenancy::citus::distribute_new(&mut conn, &schema) {
+                    Ok(true) => say!(
                         "distributed {} to a worker in {:.1} ms",
                         org.schema_name,
                         started.elapsed().as_secs_f64() * 1000.0
-                    );
+                    ),
+                    Ok(false) => {}
+                    Err(e) => eprintln!(
+                        "warning: {} stays on the coordinator for now ({e:#}); plio citus distribute moves it",
+                        org.schema_name
+                    ),
                 }
             }
         }

@@ -200,6 +200,12 @@ pub fn setup(conn: &mut PgConnection, shared: SharedTables) -> anyhow::Result<Se
     report
         .lines
         .push(format!("workers: {}", status.workers.join(", ")));
+    if shared == SharedTables::Reference && !status.coordinator_registered {
+        anyhow::bail!(
+            "reference tables need the coordinator in the node list: \
+             SELECT citus_set_coordinator_host('host', port)"
+        );
+    }
     if status.schema_sharding {
         report.lines.push("schema-based sharding: on".into());
     } else {
@@ -214,16 +220,12 @@ pub fn setup(conn: &mut PgConnection, shared: SharedTables) -> anyhow::Result<Se
     let reference: HashSet<&String> = status.reference_tables.iter().collect();
     match shared {
         SharedTables::Reference => {
-            if !status.coordinator_registered {
-                anyhow::bail!(
-                    "reference tables need the coordinator in the node list: \
-                     SELECT citus_set_coordinator_host('host', port)"
-                );
-            }
             let todo: Vec<&String> = tables.iter().filter(|t| !reference.contains(t)).collect();
             for table in &todo {
-                diesel::sql_query("SELECT create_reference_table($1::regclass)::text AS name")
-                    .bind::<Text, _>(format!("public.\"{table}\""))
+                diesel::sql_query(
+                    "SELECT create_reference_table(format('public.%I', $1)::regclass)::text AS name",
+                )
+                .bind::<Text, _>(table.as_str())
                     .load::<Name>(conn)?;
             }
             report.lines.push(format!(
@@ -242,9 +244,10 @@ pub fn setup(conn: &mut PgConnection, shared: SharedTables) -> anyhow::Result<Se
                     break;
                 };
                 diesel::sql_query(
-                    "SELECT undistribute_table($1::regclass, cascade_via_foreign_keys => true)::text AS name",
+                    "SELECT undistribute_table(format('public.%I', $1)::regclass, \
+                     cascade_via_foreign_keys => true)::text AS name",
                 )
-                .bind::<Text, _>(format!("public.\"{table}\""))
+                .bind::<Text, _>(table.as_str())
                 .load::<Name>(conn)?;
                 turned += 1;
                 if turned > tables.len() {
@@ -303,8 +306,8 @@ pub const RETRY_DELAYS_MS: [u64; 6] = [100, 200, 400, 800, 1600, 3200];
 /// query). `citus_schema_distribute` takes every table of the schema in turn, exclusively: a
 /// request holding one of them while waiting for another would deadlock with it, and either
 /// could be the one PostgreSQL cancels. So the attempt waits at most 100 ms for each lock
-/// (`lock_timeout`) and gives way: requests never fail because of it, and the caller tries
-/// again later.
+/// (`lock_timeout`) and gives way: requests never fail because of it (they wait while it holds
+/// one of their tables), and the caller tries again later.
 pub fn try_distribute(conn: &mut PgConnection, schema: &SchemaName) -> anyhow::Result<bool> {
     if schema.is_public() || !sharding_on(conn)? {
         return Ok(false);
@@ -352,18 +355,31 @@ pub fn distribute_new(conn: &mut PgConnection, schema: &SchemaName) -> anyhow::R
 /// before sharding was on, or whose move after creation did not happen); returns the ones
 /// distributed now. Each is its own transaction, so one failure leaves the others done and
 /// is reported with its schema.
-pub fn distribute(conn: &mut PgConnection, schemas: &[SchemaName]) -> anyhow::Result<Vec<String>> {
+pub fn distribute(conn: &mut PgConnection, schemas: &[SchemaName]) -> anyhow::Result<Distributed> {
     if version(conn)?.is_none() {
         anyhow::bail!("not a Citus database (no citus extension)");
     }
     if !sharding_on(conn)? {
         anyhow::bail!("schema-based sharding is off: run plio citus setup first");
     }
-    let mut distributed = Vec::new();
+    let mut out = Distributed::default();
     for schema in schemas.iter().filter(|s| !s.is_public()) {
-        if distribute_new(conn, schema)? {
-            distributed.push(schema.as_str().to_string());
+        match distribute_new(conn, schema) {
+            Ok(true) => out.moved.push(schema.as_str().to_string()),
+            Ok(false) => {}
+            Err(e) => out
+                .failed
+                .push((schema.as_str().to_string(), format!("{e:#}"))),
         }
     }
-    Ok(distributed)
+    Ok(out)
+}
+
+/// What [`distribute`] did: schemas moved now, and those it could not move (with why).
+#[derive(Debug, Default)]
+pub struct Distributed {
+    /// Moved to a worker now.
+    pub moved: Vec<String>,
+    /// Not moved: schema and error.
+    pub failed: Vec<(String, String)>,
 }
